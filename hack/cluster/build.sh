@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Builds the local control plane's binaries from the Go module proxy and gathers the CRD manifests
+# and kwok stages from Go modules. Everything lands in the cache, keyed by version; what is already
+# there is skipped. No binary or fetched manifest is ever written into the repository.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+modules="$here/modules"
+cache="${SMSX_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/sms-experiment}/cluster"
+export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-buildvcs=false
+
+module_version() { # module_version WRAPPER MODULE: the version the wrapper module pins
+  (cd "$modules/$1" && go list -m -f '{{.Version}}' "$2")
+}
+
+build_tools() { # build_tools WRAPPER OUTDIR LDFLAGS PACKAGE...
+  local wrapper="$1" out="$2" ldflags="$3"
+  shift 3
+  local names=()
+  for pkg in "$@"; do names+=("$(basename "$pkg")"); done
+  local missing=0
+  for name in "${names[@]}"; do [[ -x "$out/$name" ]] || missing=1; done
+  if ((missing == 0)); then
+    echo "  cached: ${names[*]} ($out)"
+    return
+  fi
+  echo "  building: ${names[*]} (a cold build takes many minutes on 2 cores)"
+  local started=$SECONDS
+  rm -rf "$out.partial" && mkdir -p "$out.partial"
+  (cd "$modules/$wrapper" && go build -trimpath -ldflags "$ldflags" -o "$out.partial/" "$@")
+  rm -rf "$out" && mv "$out.partial" "$out"
+  echo "  built in $((SECONDS - started))s: ${names[*]}"
+}
+
+module_dir() { # module_dir WRAPPER MODULE: the read-only source folder of a pinned module
+  (cd "$modules/$1" && go mod download -json "$2" | sed -n 's/^\s*"Dir": "\(.*\)",\?$/\1/p')
+}
+
+k8s_version="$(module_version kubernetes k8s.io/kubernetes)"
+k8s_minor="$(echo "$k8s_version" | cut -d. -f2)"
+k8s_ldflags="-s -w"
+for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  k8s_ldflags+=" -X $pkg.gitVersion=$k8s_version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$k8s_minor -X $pkg.gitTreeState=clean"
+done
+build_tools kubernetes "$cache/bin/kubernetes-$k8s_version" "$k8s_ldflags" \
+  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+  k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
+
+etcd_version="$(module_version etcd go.etcd.io/etcd/server/v3)"
+etcd_out="$cache/bin/etcd-$etcd_version"
+if [[ -x "$etcd_out/etcd" ]]; then
+  echo "  cached: etcd ($etcd_out)"
+else
+  build_tools etcd "$etcd_out" "-s -w" go.etcd.io/etcd/server/v3
+  # Go names a binary after its import path minus the major-version suffix ("server").
+  mv "$etcd_out/server" "$etcd_out/etcd"
+fi
+
+kwok_version="$(module_version kwok sigs.k8s.io/kwok)"
+build_tools kwok "$cache/bin/kwok-$kwok_version" "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$kwok_version" sigs.k8s.io/kwok/cmd/kwok
+
+istio_version="$(module_version istioctl istio.io/istio)"
+build_tools istioctl "$cache/bin/istioctl-$istio_version" "-s -w" istio.io/istio/istioctl/cmd/istioctl
+
+# CRD manifests and kwok stages, copied out of the module cache (its files are read-only).
+istio_api_version="$(module_version istioctl istio.io/api)"
+promop_version="$(cat "$modules/crds/prometheus-operator.version")"
+assets="$cache/assets/istio-api-$istio_api_version+prometheus-operator-$promop_version+kwok-$kwok_version"
+if [[ -f "$assets/.complete" ]]; then
+  echo "  cached: CRD manifests and kwok stages ($assets)"
+else
+  echo "  gathering: Istio CRDs (istio.io/api $istio_api_version), prometheus-operator CRDs ($promop_version), kwok stages"
+  rm -rf "$assets" && mkdir -p "$assets/crds" "$assets/kwok"
+  istio_api_dir="$(module_dir istioctl istio.io/api)"
+  install -m 0644 "$istio_api_dir/kubernetes/customresourcedefinitions.gen.yaml" "$assets/crds/istio.yaml"
+  promop_dir="$(cd "$(mktemp -d)" && go mod download -json "github.com/prometheus-operator/prometheus-operator@$promop_version" | sed -n 's/^\s*"Dir": "\(.*\)",\?$/\1/p')"
+  for file in "$promop_dir"/example/prometheus-operator-crd/monitoring.coreos.com_*.yaml; do
+    install -m 0644 "$file" "$assets/crds/prometheus-operator-$(basename "$file")"
+  done
+  kwok_dir="$(module_dir kwok sigs.k8s.io/kwok)"
+  stages=(node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml
+          pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml)
+  for stage in "${stages[@]}"; do
+    printf -- '---\n' >> "$assets/kwok/stages.yaml"
+    cat "$kwok_dir/kustomize/stage/$stage" >> "$assets/kwok/stages.yaml"
+  done
+  touch "$assets/.complete"
+fi
+
+# The manifest the TypeScript side reads to find everything.
+mkdir -p "$cache"
+cat > "$cache/toolchain.json.partial" <<JSON
+{
+  "kubernetesVersion": "$k8s_version",
+  "kubeApiserver": "$cache/bin/kubernetes-$k8s_version/kube-apiserver",
+  "kubeControllerManager": "$cache/bin/kubernetes-$k8s_version/kube-controller-manager",
+  "kubeScheduler": "$cache/bin/kubernetes-$k8s_version/kube-scheduler",
+  "kubectl": "$cache/bin/kubernetes-$k8s_version/kubectl",
+  "etcd": "$etcd_out/etcd",
+  "kwok": "$cache/bin/kwok-$kwok_version/kwok",
+  "istioctl": "$cache/bin/istioctl-$istio_version/istioctl",
+  "crdDir": "$assets/crds",
+  "kwokStages": "$assets/kwok/stages.yaml"
+}
+JSON
+mv "$cache/toolchain.json.partial" "$cache/toolchain.json"
+echo "  toolchain: $cache/toolchain.json"

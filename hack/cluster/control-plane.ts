@@ -1,0 +1,280 @@
+// A real Kubernetes control plane on loopback, without containers: etcd, kube-apiserver,
+// kube-controller-manager (garbage collection, Deployments → ReplicaSets → Pods), kube-scheduler
+// (kwok only takes Pods that already have a node) and kwok with fake nodes that run the Pods.
+// The Istio and prometheus-operator CRDs are installed before start() resolves.
+import { execFile } from 'node:child_process';
+import { mkdir, writeFile, readFile, rm } from 'node:fs/promises';
+import { request } from 'node:https';
+import { request as httpRequest } from 'node:http';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { stringify } from 'yaml';
+import { createPki, type Pki } from './pki.ts';
+import { startProcess, startReaper, type ManagedProcess } from './processes.ts';
+import type { Toolchain } from './toolchain.ts';
+
+const execFileAsync = promisify(execFile);
+
+export const FAKE_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
+
+export interface ControlPlaneOptions {
+  toolchain: Toolchain;
+  /** Folder for certificates, data and one log file per process; created if missing. */
+  runDir: string;
+  /** Number of fake nodes (default 2). */
+  nodes?: number;
+  /** Progress lines (default: none). */
+  log?: (line: string) => void;
+}
+
+export interface ControlPlane {
+  runDir: string;
+  kubeconfigPath: string;
+  apiServerUrl: string;
+  processes: ManagedProcess[];
+  /** Timings of the start phases in milliseconds. */
+  timings: Record<string, number>;
+  stopApiServer(): Promise<void>;
+  startApiServer(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === 'object') resolve(address.port);
+        else reject(new Error('Could not allocate a free port'));
+      });
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitFor(what: string, probe: () => Promise<boolean>, process: ManagedProcess | undefined, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exited: number | string | undefined;
+  void process?.exited.then((code) => (exited = code));
+  while (Date.now() < deadline) {
+    if (exited !== undefined) {
+      throw new Error(`${what}: ${process?.name} exited with ${exited}; last log lines:\n${await tail(process?.logFile)}`);
+    }
+    if (await probe().catch(() => false)) return;
+    await sleep(100);
+  }
+  throw new Error(`${what}: not ready after ${timeoutMs} ms; last log lines:\n${await tail(process?.logFile)}`);
+}
+
+async function tail(file: string | undefined, lines = 20): Promise<string> {
+  if (!file) return '';
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text.split('\n').slice(-lines).join('\n');
+}
+
+function httpOk(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = httpRequest(url, { timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.end();
+  });
+}
+
+async function httpsOk(url: string, pki: Pki): Promise<boolean> {
+  const [ca, cert, key] = await Promise.all([pki.caCert, pki.adminCert, pki.adminKey].map((f) => readFile(f)));
+  return new Promise((resolve) => {
+    const req = request(url, { ca, cert, key, timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.end();
+  });
+}
+
+async function writeKubeconfig(file: string, server: string, pki: Pki): Promise<void> {
+  const b64 = async (f: string) => (await readFile(f)).toString('base64');
+  const config = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'sms-experiment-local', cluster: { server, 'certificate-authority-data': await b64(pki.caCert) } }],
+    users: [{ name: 'admin', user: { 'client-certificate-data': await b64(pki.adminCert), 'client-key-data': await b64(pki.adminKey) } }],
+    contexts: [{ name: 'sms-experiment-local', context: { cluster: 'sms-experiment-local', user: 'admin', namespace: 'default' } }],
+    'current-context': 'sms-experiment-local',
+    preferences: {},
+  };
+  await writeFile(file, stringify(config), { mode: 0o600 });
+}
+
+function fakeNode(name: string): object {
+  const resources = { cpu: '32', memory: '256Gi', pods: '110' };
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name,
+      annotations: { [FAKE_NODE_ANNOTATION]: 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
+      labels: {
+        'kubernetes.io/hostname': name,
+        'kubernetes.io/os': 'linux',
+        'kubernetes.io/arch': 'amd64',
+        'node-role.kubernetes.io/agent': '',
+        type: 'kwok',
+      },
+    },
+    spec: {},
+    status: {
+      allocatable: resources,
+      capacity: resources,
+      nodeInfo: { architecture: 'amd64', operatingSystem: 'linux', kubeletVersion: 'fake', kubeProxyVersion: 'fake' },
+    },
+  };
+}
+
+export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
+  const { toolchain, runDir } = options;
+  const log = options.log ?? (() => undefined);
+  const timings: Record<string, number> = {};
+  const started = Date.now();
+  let phaseStart = started;
+  const mark = (phase: string) => {
+    const now = Date.now();
+    timings[phase] = now - phaseStart;
+    phaseStart = now;
+    log(`${phase} (${timings[phase]} ms)`);
+  };
+
+  await mkdir(path.join(runDir, 'pids'), { recursive: true });
+  const processes: ManagedProcess[] = [];
+  startReaper(runDir);
+  const kubeconfigPath = path.join(runDir, 'kubeconfig');
+
+  const stopAll = async () => {
+    for (const child of [...processes].reverse()) await child.stop();
+    await rm(path.join(runDir, 'pids'), { recursive: true, force: true });
+    await rm(path.join(runDir, 'etcd-data'), { recursive: true, force: true });
+  };
+
+  try {
+    const pki = await createPki(runDir);
+    const [etcdClientPort, etcdPeerPort, apiPort, kwokPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    mark('Created certificates');
+
+    const etcdUrl = `http://127.0.0.1:${etcdClientPort}`;
+    const etcdPeerUrl = `http://127.0.0.1:${etcdPeerPort}`;
+    const etcd = startProcess({
+      name: 'etcd',
+      command: toolchain.etcd,
+      runDir,
+      args: [
+        '--name=local', `--data-dir=${path.join(runDir, 'etcd-data')}`,
+        `--listen-client-urls=${etcdUrl}`, `--advertise-client-urls=${etcdUrl}`,
+        `--listen-peer-urls=${etcdPeerUrl}`, `--initial-advertise-peer-urls=${etcdPeerUrl}`,
+        `--initial-cluster=local=${etcdPeerUrl}`, '--unsafe-no-fsync=true', '--log-level=warn',
+      ],
+    });
+    processes.push(etcd);
+    await waitFor('etcd', () => httpOk(`${etcdUrl}/health`), etcd, 30_000);
+    mark('Started etcd');
+
+    const apiServerUrl = `https://127.0.0.1:${apiPort}`;
+    const apiServerArgs = [
+      `--etcd-servers=${etcdUrl}`, '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1',
+      `--secure-port=${apiPort}`, `--cert-dir=${path.join(runDir, 'apiserver-certs')}`,
+      `--tls-cert-file=${pki.servingCert}`, `--tls-private-key-file=${pki.servingKey}`,
+      `--client-ca-file=${pki.caCert}`,
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      `--service-account-key-file=${pki.serviceAccountPublicKey}`,
+      `--service-account-signing-key-file=${pki.serviceAccountKey}`,
+      '--authorization-mode=RBAC', '--service-cluster-ip-range=10.0.0.0/24', '--allow-privileged=true',
+      '--disable-admission-plugins=ServiceAccount', '--endpoint-reconciler-type=none',
+    ];
+    let apiServer: ManagedProcess | undefined;
+    const startApiServer = async () => {
+      apiServer = startProcess({ name: 'kube-apiserver', command: toolchain.kubeApiserver, runDir, args: apiServerArgs });
+      processes.splice(1, 0, apiServer);
+      await waitFor('kube-apiserver', () => httpsOk(`${apiServerUrl}/readyz`, pki), apiServer, 60_000);
+    };
+    await startApiServer();
+    await writeKubeconfig(kubeconfigPath, apiServerUrl, pki);
+    mark('Started kube-apiserver');
+
+    const kubectl = (args: string[]) =>
+      execFileAsync(toolchain.kubectl, ['--kubeconfig', kubeconfigPath, ...args], { maxBuffer: 16 * 1024 * 1024 });
+
+    processes.push(
+      startProcess({
+        name: 'kube-controller-manager',
+        command: toolchain.kubeControllerManager,
+        runDir,
+        args: [
+          `--kubeconfig=${kubeconfigPath}`, '--leader-elect=false', '--controllers=*',
+          `--root-ca-file=${pki.caCert}`, `--service-account-private-key-file=${pki.serviceAccountKey}`,
+          '--use-service-account-credentials=false', '--secure-port=0',
+          // Pods and nodes come and go quickly in tests: collect garbage promptly.
+          '--concurrent-gc-syncs=20',
+        ],
+      }),
+      startProcess({
+        name: 'kube-scheduler',
+        command: toolchain.kubeScheduler,
+        runDir,
+        args: [`--kubeconfig=${kubeconfigPath}`, '--leader-elect=false', '--secure-port=0'],
+      }),
+      startProcess({
+        name: 'kwok',
+        command: toolchain.kwok,
+        runDir,
+        args: [
+          `--kubeconfig=${kubeconfigPath}`, `--config=${toolchain.kwokStages}`,
+          '--manage-all-nodes=false', `--manage-nodes-with-annotation-selector=${FAKE_NODE_ANNOTATION}=fake`,
+          `--server-address=127.0.0.1:${kwokPort}`, '--cidr=10.244.0.0/16', '--node-ip=127.0.0.1',
+        ],
+      }),
+    );
+
+    const nodeNames = Array.from({ length: options.nodes ?? 2 }, (_, i) => `kwok-node-${i}`);
+    const nodeManifest = nodeNames.map((name) => stringify(fakeNode(name))).join('---\n');
+    const nodesFile = path.join(runDir, 'nodes.yaml');
+    await writeFile(nodesFile, nodeManifest);
+    await Promise.all([
+      // Several CRDs exceed client-side apply's annotation limit: apply them server-side.
+      kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=sms-experiment-cluster', '-f', toolchain.crdDir]),
+      kubectl(['apply', '--server-side', '--field-manager=sms-experiment-cluster', '-f', nodesFile]),
+    ]);
+    mark('Applied CRDs and fake nodes');
+    await Promise.all([
+      kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s']),
+      kubectl(['wait', '--for=condition=Ready', 'node', '--all', '--timeout=60s']),
+    ]);
+    mark('CRDs Established and nodes Ready');
+    timings.total = Date.now() - started;
+
+    return {
+      runDir,
+      kubeconfigPath,
+      apiServerUrl,
+      processes,
+      timings,
+      async stopApiServer() {
+        if (!apiServer) return;
+        await apiServer.stop();
+        processes.splice(processes.indexOf(apiServer), 1);
+        apiServer = undefined;
+      },
+      startApiServer,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

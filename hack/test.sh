@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every test: lint, type-check, CRD drift check, unit and integration tests (against a real
+# local control plane) with coverage. Does all of its own set-up on a fresh machine.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/setup.sh"
+trap print_phase_report EXIT
+
+phase "Node"
+ensure_node
+phase "npm dependencies"
+ensure_npm_dependencies
+phase "Debian tools"
+ensure_debian_tools openssl:openssl promtool:prometheus
+phase "Control-plane binaries"
+ensure_cluster_binaries
+phase "Lint and type-check"
+cd "$REPO_ROOT"
+npm run --silent lint
+npm run --silent typecheck
+phase "Tests"
+export SMSX_TIMINGS_FILE="$(mktemp)"
+npx c8 mocha "$@"
+if [[ -s "$SMSX_TIMINGS_FILE" ]]; then
+  phase_report+="$(printf '  %-28s %8ss' "(control-plane start)" "$(cat "$SMSX_TIMINGS_FILE")")"$'\n'
+fi

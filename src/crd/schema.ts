@@ -1,0 +1,454 @@
+// The SmsExperiment resource: this zod schema is the single source of truth.
+// TypeScript types are inferred from it and config/crd/ is generated from it (npm run generate).
+// Defaults live here so that the generated CRD carries them and the API server applies them.
+// Each description is what `kubectl explain smsexperiment.spec...` prints; each rule given to
+// described() is enforced twice, as CEL by the API server and as a zod refinement by the operator.
+import { z } from 'zod';
+import {
+  COOKIE_NAME,
+  DNS1123_LABEL,
+  DNS1123_SUBDOMAIN,
+  DNS1123_SUBDOMAIN_MAX_LENGTH,
+  EMAIL_ADDRESS,
+  EMAIL_ADDRESS_LIST,
+  EXPERIMENT_NAME,
+  EXPERIMENT_NAME_MAX_LENGTH,
+  GO_DURATION,
+  LABEL_VALUE,
+  LABEL_VALUE_MAX_LENGTH,
+  OPTIONAL_LABEL_VALUE,
+  PARENT_SEGMENT,
+  PROMETHEUS_DURATION,
+  SECRET_KEY,
+  SMARTHOST,
+  VERSION_MAX_LENGTH,
+  celString,
+  durationSeconds,
+} from './formats.ts';
+import { described, matches, whenPresent } from './rules.ts';
+
+export const GROUP = 'experiments.sms-app.io';
+export const VERSION = 'v1alpha1';
+export const KIND = 'SmsExperiment';
+export const PLURAL = 'smsexperiments';
+export const SINGULAR = 'smsexperiment';
+export const SHORT_NAMES = ['smsx'];
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+export const DEFAULT_APP_IMAGE = 'ghcr.io/sms-experiment/app:0.1.0';
+export const DEFAULT_MODEL_IMAGE = 'ghcr.io/sms-experiment/model:0.1.0';
+
+/** Upper bound on replicas: catches a typo such as 100 for 10 before it schedules a fleet. */
+export const MAX_REPLICAS = 50;
+/** Browsers cap a cookie's Max-Age at 400 days; a longer TTL would only pretend to work. */
+export const MAX_STICKY_TTL = '9600h';
+const MAX_STICKY_TTL_SECONDS = 9600 * 3600;
+const MAX_STRING_LENGTH = 512;
+
+// Field builders shared by several fields. Each is a function so that every field gets its own
+// schema instance and therefore its own description.
+
+const dnsName = (description: string) =>
+  described(z.string().max(DNS1123_SUBDOMAIN_MAX_LENGTH), description, [
+    matches(DNS1123_SUBDOMAIN, "must be a DNS-1123 subdomain name: lowercase letters, digits, '-' and '.', e.g. sms-app.local"),
+  ]);
+
+const image = (role: string, defaultImage: string) =>
+  described(z.string().max(MAX_STRING_LENGTH), `Container image of the ${role}. Default ${defaultImage}.`, [
+    matches('^\\S+$', 'image must be a container image reference such as ghcr.io/org/app:1.0, not empty and without spaces'),
+  ]).default(defaultImage);
+
+const replicas = (deployment: string) =>
+  described(
+    z.number().int().min(0).max(MAX_REPLICAS),
+    `Pods of the ${deployment}, 0 to ${MAX_REPLICAS}; 0 scales it to zero. Default 1.`,
+  ).default(1);
+
+const versionLabel = (role: string, version: string, usedBy: string) =>
+  described(
+    z.string().max(VERSION_MAX_LENGTH),
+    `Value of the \`version\` label on the ${role} pods, and the name of its Istio subset (${usedBy}). ` +
+      `A DNS-1123 label of at most ${VERSION_MAX_LENGTH} characters. Default ${version}.`,
+    [matches(DNS1123_LABEL, `version must be a DNS-1123 label: lowercase letters, digits and '-', e.g. v2 (it names an Istio subset)`)],
+  ).default(version);
+
+const port = (description: string, defaultPort: number) =>
+  described(z.number().int().min(1).max(65535), `${description} 1 to 65535. Default ${defaultPort}.`).default(defaultPort);
+
+const appVersion = (version: string) => {
+  const role = version === 'v1' ? 'stable app' : 'canary app';
+  return z.object({
+    image: image(`${role} (Spring Boot web UI and API gateway)`, DEFAULT_APP_IMAGE),
+    replicas: replicas(`${role} Deployment`),
+    version: versionLabel(role, version, 'the app DestinationRule, the sticky cookie value, paired routing to the model'),
+  });
+};
+
+const modelVersion = (version: string, artifact: string) => {
+  const role = version === 'shadow' ? 'shadow model' : version === 'v1' ? 'stable model' : 'canary model';
+  return z.object({
+    image: image(`${role} service (Python classifier)`, DEFAULT_MODEL_IMAGE),
+    replicas: replicas(`${role} Deployment`),
+    version: versionLabel(role, version, 'the model DestinationRule and VirtualService'),
+    artifact: described(
+      z.string().max(LABEL_VALUE_MAX_LENGTH),
+      `Model artifact version the ${role} loads from the model storage (a label value). Default ${artifact}.`,
+      [matches(LABEL_VALUE, "artifact must be a label value: letters, digits, '-', '_' and '.', starting and ending with a letter or digit")],
+    ).default(artifact),
+  });
+};
+
+export const appSpecSchema = described(
+  z.object({
+    port: port('Container port the app listens on (APP_SERVER_PORT); the app Service exposes it on port 80.', 8080),
+    stable: described(appVersion('v1'), 'The stable app version (v1): serves the stable host, the NGINX ingress and the stable share of the experiment host.').prefault({}),
+    canary: described(appVersion('v2'), 'The canary app version (v2): serves the canary host and the canary share of the experiment host. Deployed in canary mode only.').prefault({}),
+  }),
+  'The Spring Boot app that serves the web UI and calls the model service.',
+  [
+    {
+      rule: whenPresent(['stable', 'canary'], 'self.stable.version != self.canary.version'),
+      message: 'app.canary.version must differ from app.stable.version: the version label is what tells stable and canary pods apart',
+      fieldPath: '.canary.version',
+      holds: (app) => app.stable.version !== app.canary.version,
+    },
+  ],
+);
+
+export const modelSpecSchema = described(
+  z.object({
+    port: port('Container port the model service listens on (/predict); its Services expose it and MODEL_HOST points at it.', 8081),
+    stable: described(modelVersion('v1', 'v1'), 'The stable model version (v1): answers every call from the stable app.').prefault({}),
+    canary: described(modelVersion('v2', 'v2'), 'The canary model version (v2), paired with the canary app: calls from canary app pods go to it. Deployed in canary mode only.').prefault({}),
+    shadow: described(modelVersion('shadow', 'v2'), 'The shadow model: receives a mirrored copy of traffic.mirrorPercent of the model calls, its answers are discarded (SHADOW_MODE=true). Deployed in shadow mode only.').prefault({}),
+  }),
+  'The Python model service that classifies SMS messages.',
+  [
+    {
+      rule: whenPresent(
+        ['stable', 'canary', 'shadow'],
+        'self.stable.version != self.canary.version && self.stable.version != self.shadow.version && self.canary.version != self.shadow.version',
+      ),
+      message: 'model.stable.version, model.canary.version and model.shadow.version must all differ: each one is a separate Istio subset',
+      holds: (model) => new Set([model.stable.version, model.canary.version, model.shadow.version]).size === 3,
+    },
+  ],
+);
+
+const weight = (role: string, defaultWeight: number) =>
+  described(
+    z.number().int().min(0).max(100),
+    `Percentage of new experiment-host sessions routed to the ${role} app, 0 to 100. Default ${defaultWeight}.`,
+  ).default(defaultWeight);
+
+const stickyTtlRule = {
+  rule: `self.matches(${celString(GO_DURATION)}) && duration(self) >= duration('1s') && duration(self) <= duration(${celString(MAX_STICKY_TTL)})`,
+  message: `ttl must be a duration from 1s to ${MAX_STICKY_TTL} (400 days) written with h, m, s or ms, e.g. 3600s, 1h or 90m`,
+  holds: (ttl: string) => {
+    const seconds = durationSeconds(ttl);
+    return seconds !== undefined && seconds >= 1 && seconds <= MAX_STICKY_TTL_SECONDS;
+  },
+};
+
+export const trafficSpecSchema = described(
+  z.object({
+    weights: described(
+      z.object({
+        stable: weight('stable', 90),
+        canary: weight('canary', 10),
+      }),
+      'Split of the experiment host between the app versions, in the app VirtualService (canary mode). The two must add up to 100. Default 90/10.',
+      [
+        {
+          rule: whenPresent(['stable', 'canary'], 'self.stable + self.canary == 100'),
+          message: 'traffic.weights.stable and traffic.weights.canary must add up to 100',
+          holds: (weights) => weights.stable + weights.canary === 100,
+        },
+      ],
+    ).prefault({}),
+    stickySession: described(
+      z.object({
+        cookie: described(
+          z.string().max(64),
+          'Name of the cookie that keeps a user on one app version: its value is the version label, matched by the app VirtualService and set on each weighted response. Default sms-app-version.',
+          [matches(COOKIE_NAME, "cookie must be a cookie name: letters, digits and !#$%&'*+-.^_`|~, no spaces, no '=' or ';'")],
+        ).default('sms-app-version'),
+        ttl: described(
+          z.string().max(32),
+          `How long a user stays on the version they were given (the cookie's Max-Age): a duration such as 3600s, 1h or 90m, from 1s to ${MAX_STICKY_TTL}. Default 3600s.`,
+          [stickyTtlRule],
+        ).default('3600s'),
+      }),
+      'Sticky sessions on the experiment host: a user keeps the app version of their first request for the TTL.',
+    ).prefault({}),
+    mirrorPercent: described(
+      z.number().min(0).max(100),
+      'Percentage of model calls mirrored to the shadow model (shadow mode), 0 to 100, decimals allowed (e.g. 2.5). Drives mirrorPercentage of the model VirtualService. Default 10.',
+    ).default(10),
+  }),
+  'How user traffic is divided: canary weights and sticky sessions on the experiment host, and the shadow mirror percentage.',
+);
+
+const hostsRule = {
+  rule: whenPresent(['experiment', 'stable', 'canary'], 'self.experiment != self.stable && self.experiment != self.canary && self.stable != self.canary'),
+  message: 'istio.hosts.experiment, istio.hosts.stable and istio.hosts.canary must be three different hosts',
+  holds: (hosts: { experiment: string; stable: string; canary: string }) => new Set([hosts.experiment, hosts.stable, hosts.canary]).size === 3,
+};
+
+export const istioSpecSchema = described(
+  z.object({
+    hosts: described(
+      z.object({
+        experiment: dnsName('Host whose traffic is split by traffic.weights, with sticky sessions. Default sms-app.local.').default('sms-app.local'),
+        stable: dnsName('Host that always reaches the stable app version. Default stable.sms-app.local.').default('stable.sms-app.local'),
+        canary: dnsName('Host that always reaches the canary app version (canary mode). Default canary.sms-app.local.').default('canary.sms-app.local'),
+      }),
+      'The three hosts of the Istio Gateway and app VirtualService; three different DNS names.',
+      [hostsRule],
+    ).prefault({}),
+    gatewaySelector: described(
+      z.record(z.string(), z.string().max(LABEL_VALUE_MAX_LENGTH)),
+      'Labels of the Istio ingress gateway pods the Gateway binds to (Gateway spec.selector). At least one label. Default istio: ingressgateway.',
+      [
+        {
+          rule: 'self.size() > 0',
+          message: 'istio.gatewaySelector must have at least one label, e.g. istio: ingressgateway',
+          holds: (selector) => Object.keys(selector).length > 0,
+        },
+        {
+          rule: `self.all(key, self[key].matches(${celString(OPTIONAL_LABEL_VALUE)}))`,
+          message: "istio.gatewaySelector values must be label values: letters, digits, '-', '_' and '.', starting and ending with a letter or digit",
+          holds: (selector) => Object.values(selector).every((value) => new RegExp(OPTIONAL_LABEL_VALUE).test(value)),
+        },
+        {
+          // maxProperties bounds the CEL cost of the rule above; zod checks the same bound here.
+          rule: 'self.size() <= 16',
+          message: 'istio.gatewaySelector may have at most 16 labels',
+          holds: (selector) => Object.keys(selector).length <= 16,
+        },
+      ],
+      { maxProperties: 16 },
+    ).default({ istio: 'ingressgateway' }),
+  }),
+  'The Istio entry point: Gateway hosts and the ingress gateway it binds to.',
+);
+
+export const ingressSpecSchema = described(
+  z.object({
+    enabled: described(z.boolean(), 'Whether to create the NGINX Ingress. Default true.').default(true),
+    host: dnsName('Host of the NGINX Ingress; it must differ from the Istio hosts. Default sms-nginx.local.').default('sms-nginx.local'),
+    className: dnsName('IngressClass of the NGINX Ingress (spec.ingressClassName). Default nginx.').default('nginx'),
+  }),
+  'The NGINX Ingress: a plain path to the stable app version, outside the experiment.',
+);
+
+export const emailAlertingSchema = described(
+  z.object({
+    to: described(z.string().max(MAX_STRING_LENGTH), 'Recipient address(es) of alert e-mails, comma-separated. Required.', [
+      matches(EMAIL_ADDRESS_LIST, 'to must be one or more e-mail addresses separated by commas, e.g. oncall@example.com'),
+    ]),
+    from: described(z.string().max(MAX_STRING_LENGTH), 'Sender address of alert e-mails. Required.', [
+      matches(EMAIL_ADDRESS, 'from must be one e-mail address, e.g. alerts@example.com'),
+    ]),
+    smarthost: described(z.string().max(MAX_STRING_LENGTH), 'SMTP server as host:port, e.g. smtp.gmail.com:587. Required.', [
+      matches(SMARTHOST, 'smarthost must be host:port with a port from 1 to 65535, e.g. smtp.example.com:587'),
+    ]),
+    username: described(z.string().max(MAX_STRING_LENGTH), 'SMTP user name. Optional; the renderer decides what to do without it.').optional(),
+    passwordSecretRef: described(
+      z.object({
+        name: dnsName('Name of the Secret, in the experiment namespace. Default smtp-credentials.').default('smtp-credentials'),
+        key: described(z.string().max(DNS1123_SUBDOMAIN_MAX_LENGTH), 'Key in the Secret that holds the password. Default password.', [
+          matches(SECRET_KEY, "key must be a Secret key: letters, digits, '-', '_' and '.'"),
+        ]).default('password'),
+      }),
+      'The existing Secret that holds the SMTP password; the operator references it, never copies it.',
+    ).prefault({}),
+  }),
+  'E-mail alerting through an AlertmanagerConfig. Absent means no e-mail.',
+);
+
+export const monitoringSpecSchema = described(
+  z.object({
+    enabled: described(
+      z.boolean(),
+      'Whether to create the ServiceMonitors, the PrometheusRule and the Grafana dashboards (needs kube-prometheus-stack). Default true.',
+    ).default(true),
+    highRequestRate: described(
+      z.object({
+        perMinute: described(
+          z.number().positive(),
+          'Classified messages per minute, summed over all versions, above which the alert fires; greater than 0. Default 15.',
+        ).default(15),
+        for: described(z.string().max(32), 'How long the rate must stay above perMinute before the alert fires, a Prometheus duration such as 2m or 1h30m. Default 2m.', [
+          {
+            rule: `self.size() > 0 && self.matches(${celString(PROMETHEUS_DURATION)})`,
+            message: 'for must be a Prometheus duration such as 30s, 2m or 1h30m (units y, w, d, h, m, s, ms, largest first)',
+            holds: (value: string) => value.length > 0 && new RegExp(PROMETHEUS_DURATION).test(value),
+          },
+        ]).default('2m'),
+      }),
+      'The HighRequestRate alert of the PrometheusRule.',
+    ).prefault({}),
+    email: emailAlertingSchema.optional(),
+  }),
+  'Prometheus scraping, the HighRequestRate alert, Grafana dashboards and optional e-mail alerting.',
+);
+
+export const DEFAULT_MODEL_HOST_PATH = '/mnt/shared/models';
+
+export const storageSpecSchema = described(
+  z.object({
+    hostPath: described(
+      z.string().max(1024),
+      `Absolute directory on every node that holds the model artifacts (mounted read-only; created if missing). The default storage is hostPath ${DEFAULT_MODEL_HOST_PATH}.`,
+      [
+        {
+          rule: `self.startsWith('/') && !self.matches(${celString(PARENT_SEGMENT)})`,
+          message: "hostPath must be an absolute path without '..' segments, e.g. /mnt/shared/models",
+          holds: (path: string) => path.startsWith('/') && !new RegExp(PARENT_SEGMENT).test(path),
+        },
+      ],
+    ).optional(),
+    persistentVolumeClaim: dnsName('Name of an existing PersistentVolumeClaim in the experiment namespace that holds the model artifacts (mounted read-only).').optional(),
+  }),
+  `Where the model service reads its artifacts: exactly one of hostPath or persistentVolumeClaim. Default hostPath ${DEFAULT_MODEL_HOST_PATH}.`,
+  [
+    {
+      rule: 'has(self.hostPath) != has(self.persistentVolumeClaim)',
+      message: 'storage must set exactly one of storage.hostPath or storage.persistentVolumeClaim',
+      holds: (storage) => (storage.hostPath === undefined) !== (storage.persistentVolumeClaim === undefined),
+    },
+  ],
+);
+
+export const smsExperimentSpecSchema = described(
+  z.object({
+    mode: described(
+      z.enum(['canary', 'shadow']),
+      'canary: the app and model canaries get traffic.weights of the experiment host (paired routing). shadow: only stable versions serve users and the shadow model gets a mirrored copy of traffic.mirrorPercent of model calls. Default canary.',
+    ).default('canary'),
+    app: appSpecSchema.prefault({}),
+    model: modelSpecSchema.prefault({}),
+    traffic: trafficSpecSchema.prefault({}),
+    istio: istioSpecSchema.prefault({}),
+    ingress: ingressSpecSchema.prefault({}),
+    monitoring: monitoringSpecSchema.prefault({}),
+    storage: storageSpecSchema.default({ hostPath: DEFAULT_MODEL_HOST_PATH }),
+  }),
+  'Desired state of the experiment; every field has a default, so spec: {} is a 90/10 canary.',
+  [
+    {
+      rule: whenPresent(
+        ['ingress', 'istio', 'istio.hosts'],
+        '!self.ingress.enabled || !(self.ingress.host in [self.istio.hosts.experiment, self.istio.hosts.stable, self.istio.hosts.canary])',
+      ),
+      message: 'ingress.host must differ from the istio.hosts: NGINX and the Istio gateway have different addresses, so one name cannot reach both',
+      fieldPath: '.ingress.host',
+      holds: (spec) => !spec.ingress.enabled || ![spec.istio.hosts.experiment, spec.istio.hosts.stable, spec.istio.hosts.canary].includes(spec.ingress.host),
+    },
+  ],
+);
+
+export const conditionSchema = described(
+  z.object({
+    type: described(z.string(), 'Ready, Progressing or Degraded.'),
+    status: described(z.enum(['True', 'False', 'Unknown']), 'True, False or Unknown.'),
+    reason: described(z.string(), 'One CamelCase word for the last transition.'),
+    message: described(z.string(), 'Human-readable details of the last transition.'),
+    lastTransitionTime: described(z.string(), 'When the status last changed (RFC 3339).'),
+    observedGeneration: described(z.number().int().min(0), 'The metadata.generation this condition was computed from.').optional(),
+  }),
+  'One condition of the experiment.',
+);
+
+export const versionReplicasSchema = described(
+  z.object({
+    component: described(z.enum(['app', 'model']), 'app or model.'),
+    role: described(z.enum(['stable', 'canary', 'shadow']), 'stable, canary or shadow.'),
+    version: described(z.string(), 'The version label of the pods.'),
+    deployment: described(z.string(), 'Name of the Deployment.'),
+    desired: described(z.number().int().min(0), 'Replicas asked for.'),
+    ready: described(z.number().int().min(0), 'Replicas ready.'),
+  }),
+  'Replicas of one deployed version.',
+);
+
+export const ownedObjectSchema = described(
+  z.object({
+    apiVersion: described(z.string(), 'apiVersion of the object.'),
+    kind: described(z.string(), 'Kind of the object.'),
+    name: described(z.string(), 'Name of the object, in the experiment namespace.'),
+  }),
+  'One object the operator created for this experiment.',
+);
+
+export const smsExperimentStatusSchema = described(
+  z.object({
+    observedGeneration: described(z.number().int().min(0), 'The metadata.generation the operator last acted on.').optional(),
+    conditions: described(z.array(conditionSchema), 'Ready, Progressing and Degraded.', [], {
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['type'],
+    }).optional(),
+    mode: described(z.enum(['canary', 'shadow']), 'The mode in effect.').optional(),
+    weights: described(
+      z.object({
+        stable: described(z.number().int(), 'Percentage of the experiment host routed to the stable app.'),
+        canary: described(z.number().int(), 'Percentage of the experiment host routed to the canary app.'),
+      }),
+      'The weights in effect on the experiment host (0/100 splits are reported as such).',
+    ).optional(),
+    mirrorPercent: described(z.number(), 'The percentage of model calls mirrored to the shadow model in effect.').optional(),
+    ready: described(z.string(), 'Ready pods over desired pods across all versions, e.g. 4/4.').optional(),
+    replicas: described(z.array(versionReplicasSchema), 'Replicas per deployed version.', [], {
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['component', 'role'],
+    }).optional(),
+    ownedObjects: described(z.array(ownedObjectSchema), 'The objects the operator created and keeps in sync.', [], {
+      'x-kubernetes-list-type': 'atomic',
+    }).optional(),
+  }),
+  'Observed state, written by the operator.',
+);
+
+export const objectMetaSchema = z.looseObject({
+  name: z.string(),
+  namespace: z.string(),
+  uid: z.string().optional(),
+  generation: z.number().int().optional(),
+  resourceVersion: z.string().optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+  annotations: z.record(z.string(), z.string()).optional(),
+  deletionTimestamp: z.string().optional(),
+});
+
+const experimentNameRule = {
+  rule: `self.metadata.name.size() <= ${EXPERIMENT_NAME_MAX_LENGTH} && self.metadata.name.matches(${celString(EXPERIMENT_NAME)})`,
+  message:
+    `metadata.name must be at most ${EXPERIMENT_NAME_MAX_LENGTH} characters of lowercase letters, digits and '-', starting with a letter: ` +
+    'it prefixes the names of the Services and other objects the operator creates',
+  holds: (experiment: { metadata: { name: string } }) =>
+    experiment.metadata.name.length <= EXPERIMENT_NAME_MAX_LENGTH && new RegExp(EXPERIMENT_NAME).test(experiment.metadata.name),
+};
+
+export const smsExperimentSchema = described(
+  z.object({
+    apiVersion: described(z.literal(API_VERSION), `Always ${API_VERSION}.`),
+    kind: described(z.literal(KIND), `Always ${KIND}.`),
+    metadata: described(objectMetaSchema, 'Standard object metadata.'),
+    spec: smsExperimentSpecSchema.prefault({}),
+    status: smsExperimentStatusSchema.optional(),
+  }),
+  'A canary release or shadow launch of the SMS spam detection app and model service on Istio. ' +
+    'The operator creates and keeps in sync every Deployment, Service, Istio, Ingress and monitoring object it needs.',
+  [experimentNameRule],
+);
+
+export type SmsExperimentSpecInput = z.input<typeof smsExperimentSpecSchema>;
+export type SmsExperimentSpec = z.output<typeof smsExperimentSpecSchema>;
+export type SmsExperimentStatus = z.output<typeof smsExperimentStatusSchema>;
+export type SmsExperiment = z.output<typeof smsExperimentSchema>;
+export type Condition = z.output<typeof conditionSchema>;
+export type Mode = SmsExperimentSpec['mode'];
+
+export { durationSeconds } from './formats.ts';
+export { formatIssues } from './issues.ts';
