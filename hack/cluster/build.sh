@@ -17,14 +17,17 @@ build_tools() { # build_tools WRAPPER OUTDIR LDFLAGS PACKAGE...
   local wrapper="$1" out="$2" ldflags="$3"
   shift 3
   local names=()
-  for pkg in "$@"; do names+=("$(basename "$pkg")"); done
+  for pkg in "$@"; do
+    # A path ending in a major-version suffix (".../server/v3") builds a binary named after the element before it.
+    if [[ "$(basename "$pkg")" =~ ^v[0-9]+$ ]]; then names+=("$(basename "$(dirname "$pkg")")"); else names+=("$(basename "$pkg")"); fi
+  done
   local missing=0
   for name in "${names[@]}"; do [[ -x "$out/$name" ]] || missing=1; done
   if ((missing == 0)); then
     echo "  cached: ${names[*]} ($out)"
     return
   fi
-  echo "  building: ${names[*]} (a cold build takes many minutes on 2 cores)"
+  echo "  building: ${names[*]} (a cold build takes minutes)"
   local started=$SECONDS
   rm -rf "$out.partial" && mkdir -p "$out.partial"
   (cd "$modules/$wrapper" && go build -trimpath -ldflags "$ldflags" -o "$out.partial/" "$@")

@@ -118,9 +118,10 @@ spec:
   subsets:
   - {name: v1, labels: {version: v1}}
 `);
-    const result = await cluster.istioctl(['analyze', '--use-kube=false', file]);
+    const result = await cluster.istioctl(['analyze', '--use-kube=false', '--all-namespaces', file]);
     assert.notEqual(result.code, 0, 'istioctl analyze should report the missing subset');
-    assert.match(result.stdout + result.stderr, /ReferencedResourceNotFound|subset.*v3|v3.*subset/i);
+    assert.equal(result.code, 79, 'exit code 79 means analyzers found issues');
+    assert.match(result.stdout + result.stderr, /IST0101.*host\+subset in destinationrule not found: "app\+v3"/);
   });
 
   it('has promtool reject a PrometheusRule with a broken expression', async () => {
