@@ -1,0 +1,26 @@
+// The dashboards as ConfigMaps the Grafana sidecar of kube-prometheus-stack picks up by label.
+import { objectMetadata, type RenderContext } from '../context.ts';
+import { GRAFANA_DASHBOARD_LABEL, GRAFANA_DASHBOARD_LABEL_VALUE, standardLabels } from '../labels.ts';
+import type { ConfigMapObject } from '../types.ts';
+import { appMetricsDashboard } from './app-metrics.ts';
+import { experimentDashboard } from './experiment.ts';
+import type { Dashboard } from './grafana.ts';
+
+function dashboardConfigMap(context: RenderContext, name: string, dashboard: Dashboard): ConfigMapObject {
+  const labels = { ...standardLabels(context.experiment, 'monitoring'), [GRAFANA_DASHBOARD_LABEL]: GRAFANA_DASHBOARD_LABEL_VALUE };
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: objectMetadata(context, name, labels),
+    data: { [`${dashboard.uid}.json`]: `${JSON.stringify(dashboard, null, 2)}\n` },
+  };
+}
+
+export function renderDashboards(context: RenderContext): ConfigMapObject[] {
+  return [
+    dashboardConfigMap(context, context.names.metricsDashboard, appMetricsDashboard(context)),
+    dashboardConfigMap(context, context.names.experimentDashboard, experimentDashboard(context)),
+  ];
+}
+
+export type { Dashboard, Panel, Target } from './grafana.ts';

@@ -1,0 +1,191 @@
+// Istio objects (networking.istio.io/v1): the Gateway, the app VirtualService with host-based,
+// sticky and weighted routing, the model VirtualService with paired routing or mirroring, and the
+// DestinationRules whose subsets are named after the version labels they select.
+import { objectMetadata, type RenderContext } from './context.ts';
+import { durationToSeconds } from './duration.ts';
+import { ISTIO_APP_LABEL, VERSION_LABEL, standardLabels } from './labels.ts';
+import { authorityRegex, stickyCookieHeader, stickyCookieRegex } from './stickiness.ts';
+import type {
+  DestinationRuleObject,
+  GatewayObject,
+  HttpRoute,
+  HttpRouteDestination,
+  Labels,
+  VirtualServiceObject,
+} from './types.ts';
+
+/**
+ * The hosts the Gateway exposes. Shadow mode has no canary app, so the canary host is left out of
+ * both the Gateway and the VirtualService (the gateway answers 404) rather than quietly serving the
+ * stable version to someone who asked for the canary. Gateway and VirtualService share this list.
+ */
+export function exposedHosts(context: RenderContext): string[] {
+  const { hosts } = context.spec.istio;
+  return context.spec.mode === 'canary' ? [hosts.experiment, hosts.stable, hosts.canary] : [hosts.experiment, hosts.stable];
+}
+
+function sortedLabels(labels: Labels): Labels {
+  return Object.fromEntries(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+export function gateway(context: RenderContext): GatewayObject {
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'Gateway',
+    metadata: objectMetadata(context, context.names.gateway, standardLabels(context.experiment, 'gateway')),
+    spec: {
+      selector: sortedLabels(context.spec.istio.gatewaySelector),
+      servers: [{ port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: exposedHosts(context) }],
+    },
+  };
+}
+
+function hostRoute(context: RenderContext, name: string, host: string, version: string): HttpRoute {
+  return {
+    name,
+    match: [{ authority: { regex: authorityRegex(host) } }],
+    route: [{ destination: { host: context.names.appService, subset: version } }],
+  };
+}
+
+interface Arm {
+  version: string;
+  weight: number;
+}
+
+/**
+ * Experiment host in canary mode: sticky routes first, then the weighted split (see stickiness.ts).
+ * A version whose weight is 0 gets neither a sticky route nor a destination, so rolling back to
+ * 100/0 (or promoting to 0/100) moves every user at once, whatever their cookie says. With a single
+ * version left there is nothing to keep users on, so no cookie is issued either: cookies handed out
+ * then would pin everyone to that version for a TTL after the split resumes, starving the canary.
+ */
+function experimentRoutes(context: RenderContext): HttpRoute[] {
+  const { spec, names } = context;
+  const host = spec.istio.hosts.experiment;
+  // A fresh match object per route: shared references would surface as YAML aliases and let a
+  // caller's edit of one route leak into another.
+  const authority = () => ({ regex: authorityRegex(host) });
+  const destination = (version: string) => ({ host: names.appService, subset: version });
+  if (spec.mode === 'shadow') {
+    return [{ name: 'experiment-stable', match: [{ authority: authority() }], route: [{ destination: destination(spec.app.stable.version) }] }];
+  }
+  const arms: Arm[] = [
+    { version: spec.app.stable.version, weight: spec.traffic.weights.stable },
+    { version: spec.app.canary.version, weight: spec.traffic.weights.canary },
+  ].filter((arm) => arm.weight > 0);
+  const [only] = arms;
+  if (arms.length === 1 && only !== undefined) {
+    return [{ name: 'experiment-weighted', match: [{ authority: authority() }], route: [{ destination: destination(only.version), weight: 100 }] }];
+  }
+
+  const { cookie, ttl } = spec.traffic.stickySession;
+  const maxAge = durationToSeconds(ttl);
+  const sticky: HttpRoute[] = arms.map(({ version }) => ({
+    name: `experiment-sticky-${version}`,
+    match: [{ authority: authority(), headers: { cookie: { regex: stickyCookieRegex(cookie, version) } } }],
+    route: [{ destination: destination(version) }],
+  }));
+  const weighted: HttpRouteDestination[] = arms.map(({ version, weight }) => ({
+    destination: destination(version),
+    weight,
+    // `add`, not `set`: the app may send Set-Cookie headers of its own.
+    headers: { response: { add: { 'Set-Cookie': stickyCookieHeader(cookie, version, maxAge) } } },
+  }));
+  return [...sticky, { name: 'experiment-weighted', match: [{ authority: authority() }], route: weighted }];
+}
+
+/**
+ * Forced hosts come first and ignore the cookie: stable.* always serves the stable version even to
+ * a user whose cookie says canary, which is what a tester typing that host expects.
+ */
+export function appVirtualService(context: RenderContext): VirtualServiceObject {
+  const { spec, names, experiment } = context;
+  const { hosts } = spec.istio;
+  const http: HttpRoute[] = [hostRoute(context, 'stable-host', hosts.stable, spec.app.stable.version)];
+  if (spec.mode === 'canary') http.push(hostRoute(context, 'canary-host', hosts.canary, spec.app.canary.version));
+  http.push(...experimentRoutes(context));
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'VirtualService',
+    metadata: objectMetadata(context, names.appVirtualService, standardLabels(experiment, 'app')),
+    spec: { hosts: exposedHosts(context), gateways: [names.gateway], http },
+  };
+}
+
+function destinationRule(context: RenderContext, name: string, component: 'app' | 'model', host: string, versions: string[]): DestinationRuleObject {
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'DestinationRule',
+    metadata: objectMetadata(context, name, standardLabels(context.experiment, component)),
+    spec: { host, subsets: versions.map((version) => ({ name: version, labels: { [VERSION_LABEL]: version } })) },
+  };
+}
+
+/**
+ * No consistentHash here: it cannot keep users on a version (see stickiness.ts), and a hash cookie
+ * named like the version cookie would be overwritten by Envoy with a hash value. The app is
+ * stateless, so pod affinity inside a subset buys nothing.
+ */
+export function appDestinationRule(context: RenderContext): DestinationRuleObject {
+  const { spec, names } = context;
+  const versions = spec.mode === 'canary' ? [spec.app.stable.version, spec.app.canary.version] : [spec.app.stable.version];
+  return destinationRule(context, names.appDestinationRule, 'app', names.appService, versions);
+}
+
+export function modelDestinationRule(context: RenderContext): DestinationRuleObject {
+  const { spec, names } = context;
+  const other = spec.mode === 'canary' ? spec.model.canary.version : spec.model.shadow.version;
+  return destinationRule(context, names.modelDestinationRule, 'model', names.modelService, [spec.model.stable.version, other]);
+}
+
+/**
+ * Canary: calls from canary app pods go to the canary model (paired routing), all else to stable.
+ * The match names this experiment's app pods and namespace, not just `version`, so another
+ * workload labelled version=v2 is not paired by accident. sourceLabels only see sidecar-injected
+ * callers: without injection every call falls through to the stable model.
+ * Shadow: everything to stable, mirrorPercent of it copied to the shadow subset (responses dropped).
+ */
+export function modelVirtualService(context: RenderContext): VirtualServiceObject {
+  const { spec, names, experiment, namespace } = context;
+  const host = names.modelService;
+  const stable = { host, subset: spec.model.stable.version };
+  let http: HttpRoute[];
+  if (spec.mode === 'canary') {
+    http = [
+      {
+        name: 'app-canary-to-model-canary',
+        match: [
+          {
+            sourceLabels: { [ISTIO_APP_LABEL]: names.appWorkload, [VERSION_LABEL]: spec.app.canary.version },
+            sourceNamespace: namespace,
+          },
+        ],
+        route: [{ destination: { host, subset: spec.model.canary.version } }],
+      },
+      { name: 'model-stable', route: [{ destination: stable }] },
+    ];
+  } else if (spec.traffic.mirrorPercent > 0) {
+    http = [
+      {
+        name: 'model-stable-with-shadow',
+        route: [{ destination: stable }],
+        mirror: { host, subset: spec.model.shadow.version },
+        // Always explicit: a mirror without mirrorPercentage copies 100% of the traffic.
+        mirrorPercentage: { value: spec.traffic.mirrorPercent },
+      },
+    ];
+  } else {
+    http = [{ name: 'model-stable', route: [{ destination: stable }] }];
+  }
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'VirtualService',
+    metadata: objectMetadata(context, names.modelVirtualService, standardLabels(experiment, 'model')),
+    spec: { hosts: [host], http },
+  };
+}
+
+export function renderIstio(context: RenderContext): (GatewayObject | VirtualServiceObject | DestinationRuleObject)[] {
+  return [gateway(context), appDestinationRule(context), appVirtualService(context), modelDestinationRule(context), modelVirtualService(context)];
+}

@@ -1,0 +1,210 @@
+// Deployments for the app and model versions. Pods satisfy the restricted Pod Security Standard,
+// except that a hostPath model volume is itself forbidden by it (see modelStorageVolume).
+import type {
+  V1Container,
+  V1EnvVar,
+  V1PodSecurityContext,
+  V1PodSpec,
+  V1Probe,
+  V1ResourceRequirements,
+  V1SecurityContext,
+  V1Volume,
+} from '@kubernetes/client-node';
+import { objectMetadata, type RenderContext } from './context.ts';
+import {
+  COMPONENT_LABEL,
+  CONFIG_HASH_ANNOTATION,
+  EXPERIMENT_LABEL,
+  ISTIO_APP_LABEL,
+  ISTIO_INJECT_LABEL,
+  ROLE_LABEL,
+  standardLabels,
+  type Role,
+} from './labels.ts';
+import type { DeploymentObject, Labels } from './types.ts';
+
+/** Numeric ids let the kubelet enforce runAsNonRoot without reading the image's /etc/passwd. */
+export const RUN_AS_ID = 10001;
+export const MODEL_MOUNT_PATH = '/models';
+const TMP_VOLUME = 'tmp';
+const MODEL_VOLUME = 'models';
+
+// Functions rather than shared constants: every rendered object is a fresh tree a caller may mutate.
+function resources(memoryLimit: string): V1ResourceRequirements {
+  return { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: memoryLimit } };
+}
+
+function podSecurityContext(): V1PodSecurityContext {
+  return {
+    runAsNonRoot: true,
+    runAsUser: RUN_AS_ID,
+    runAsGroup: RUN_AS_ID,
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
+
+function containerSecurityContext(): V1SecurityContext {
+  return {
+    runAsNonRoot: true,
+    runAsUser: RUN_AS_ID,
+    runAsGroup: RUN_AS_ID,
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ['ALL'] },
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
+
+function httpProbe(path: string, periodSeconds: number, failureThreshold: number): V1Probe {
+  return { httpGet: { path, port: 'http' }, periodSeconds, failureThreshold, timeoutSeconds: 2 };
+}
+
+function probes(): Pick<V1Container, 'readinessProbe' | 'livenessProbe' | 'startupProbe'> {
+  return {
+    readinessProbe: httpProbe('/readyz', 5, 3),
+    livenessProbe: httpProbe('/healthz', 10, 3),
+    // A JVM can take a minute to start; the startup probe holds liveness off for up to 150s meanwhile.
+    startupProbe: httpProbe('/healthz', 5, 30),
+  };
+}
+
+/** The read-only root filesystem leaves /tmp as the only writable path. */
+function tmpVolume(): V1Volume {
+  return { name: TMP_VOLUME, emptyDir: { sizeLimit: '256Mi' } };
+}
+
+/**
+ * Restricted PSS forbids hostPath volumes outright, so only the persistentVolumeClaim option is
+ * PSS-clean; hostPath stays supported because the seed's VMs share /mnt/shared/models that way.
+ * `Directory` (not the seed's DirectoryOrCreate): the mount is read-only, so an auto-created empty
+ * directory could only produce a model that fails later; a missing directory should fail the pod now.
+ */
+function modelStorageVolume(context: RenderContext): V1Volume {
+  const { persistentVolumeClaim, hostPath } = context.spec.storage;
+  if (persistentVolumeClaim !== undefined) {
+    return { name: MODEL_VOLUME, persistentVolumeClaim: { claimName: persistentVolumeClaim, readOnly: true } };
+  }
+  return { name: MODEL_VOLUME, hostPath: { path: hostPath ?? '', type: 'Directory' } };
+}
+
+function podSpec(container: V1Container, volumes: V1Volume[]): V1PodSpec {
+  return {
+    // The Istio sidecar brings its own projected token; the workloads never call the API server.
+    automountServiceAccountToken: false,
+    // Service-link variables (SMS_APP_MODEL_PORT=tcp://...) could shadow the env the images read.
+    enableServiceLinks: false,
+    securityContext: podSecurityContext(),
+    containers: [container],
+    volumes,
+  };
+}
+
+interface Workload {
+  component: 'app' | 'model';
+  role: Role;
+  name: string;
+  version: string;
+  replicas: number;
+  container: V1Container;
+  volumes: V1Volume[];
+  podAnnotations?: Record<string, string>;
+}
+
+function deployment(context: RenderContext, workload: Workload): DeploymentObject {
+  const { experiment, names } = context;
+  const { component, role, version } = workload;
+  // Selectors are immutable, so they use the role and never the (editable) version label.
+  const selector: Labels = { [EXPERIMENT_LABEL]: experiment, [COMPONENT_LABEL]: component, [ROLE_LABEL]: role };
+  const labels = { ...standardLabels(experiment, component, version), [ROLE_LABEL]: role };
+  const podLabels: Labels = {
+    ...labels,
+    [ISTIO_APP_LABEL]: component === 'app' ? names.appWorkload : names.modelWorkload,
+    [ISTIO_INJECT_LABEL]: 'true',
+  };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: objectMetadata(context, workload.name, labels),
+    spec: {
+      replicas: workload.replicas,
+      selector: { matchLabels: selector },
+      template: {
+        metadata: {
+          labels: podLabels,
+          ...(workload.podAnnotations === undefined ? {} : { annotations: workload.podAnnotations }),
+        },
+        spec: podSpec(workload.container, workload.volumes),
+      },
+    },
+  };
+}
+
+function appDeployment(context: RenderContext, role: 'stable' | 'canary', configHash: string): DeploymentObject {
+  const { spec, names } = context;
+  const version = spec.app[role];
+  return deployment(context, {
+    component: 'app',
+    role,
+    name: names.appDeployment[role],
+    version: version.version,
+    replicas: version.replicas,
+    podAnnotations: { [CONFIG_HASH_ANNOTATION]: configHash },
+    volumes: [tmpVolume()],
+    container: {
+      name: 'app',
+      image: version.image,
+      ports: [{ name: 'http', containerPort: spec.app.port, protocol: 'TCP' }],
+      envFrom: [{ configMapRef: { name: names.config } }],
+      env: [{ name: 'APP_VERSION', value: version.version }],
+      resources: resources('512Mi'),
+      securityContext: containerSecurityContext(),
+      volumeMounts: [{ name: TMP_VOLUME, mountPath: '/tmp' }],
+      ...probes(),
+    },
+  });
+}
+
+function modelDeployment(context: RenderContext, role: Role): DeploymentObject {
+  const { spec, names } = context;
+  const version = spec.model[role];
+  const env: V1EnvVar[] = [
+    { name: 'MODEL_PORT', value: String(spec.model.port) },
+    { name: 'MODEL_DIR', value: MODEL_MOUNT_PATH },
+    { name: 'MODEL_VERSION', value: version.artifact },
+    { name: 'MODEL_PATH', value: `${MODEL_MOUNT_PATH}/${version.artifact}` },
+    { name: 'SHADOW_MODE', value: String(role === 'shadow') },
+  ];
+  return deployment(context, {
+    component: 'model',
+    role,
+    name: names.modelDeployment[role],
+    version: version.version,
+    replicas: version.replicas,
+    volumes: [tmpVolume(), modelStorageVolume(context)],
+    container: {
+      name: 'model',
+      image: version.image,
+      ports: [{ name: 'http', containerPort: spec.model.port, protocol: 'TCP' }],
+      env,
+      resources: resources('1Gi'),
+      securityContext: containerSecurityContext(),
+      volumeMounts: [
+        { name: TMP_VOLUME, mountPath: '/tmp' },
+        { name: MODEL_VOLUME, mountPath: MODEL_MOUNT_PATH, readOnly: true },
+      ],
+      ...probes(),
+    },
+  });
+}
+
+export function renderWorkloads(context: RenderContext, configHash: string): DeploymentObject[] {
+  if (context.spec.mode === 'canary') {
+    return [
+      appDeployment(context, 'stable', configHash),
+      appDeployment(context, 'canary', configHash),
+      modelDeployment(context, 'stable'),
+      modelDeployment(context, 'canary'),
+    ];
+  }
+  return [appDeployment(context, 'stable', configHash), modelDeployment(context, 'stable'), modelDeployment(context, 'shadow')];
+}
