@@ -14,6 +14,7 @@ import {
   EXPERIMENT_NAME,
   EXPERIMENT_NAME_MAX_LENGTH,
   GO_DURATION,
+  IMAGE,
   LABEL_VALUE,
   LABEL_VALUE_MAX_LENGTH,
   OPTIONAL_LABEL_VALUE,
@@ -44,6 +45,7 @@ export const MAX_REPLICAS = 50;
 export const MAX_STICKY_TTL = '9600h';
 const MAX_STICKY_TTL_SECONDS = 9600 * 3600;
 const MAX_STRING_LENGTH = 512;
+const MAX_SELECTOR_LABELS = 16;
 
 // Field builders shared by several fields. Each is a function so that every field gets its own
 // schema instance and therefore its own description.
@@ -55,7 +57,7 @@ const dnsName = (description: string) =>
 
 const image = (role: string, defaultImage: string) =>
   described(z.string().max(MAX_STRING_LENGTH), `Container image of the ${role}. Default ${defaultImage}.`, [
-    matches('^\\S+$', 'image must be a container image reference such as ghcr.io/org/app:1.0, not empty and without spaces'),
+    matches(IMAGE, "image must be a container image reference such as ghcr.io/org/app:1.0: letters, digits and '.', '_', '-', '/', ':', '@', not empty"),
   ]).default(defaultImage);
 
 const replicas = (deployment: string) =>
@@ -207,7 +209,10 @@ export const istioSpecSchema = described(
       [hostsRule],
     ).prefault({}),
     gatewaySelector: described(
-      z.record(z.string(), z.string().max(LABEL_VALUE_MAX_LENGTH)),
+      // maxProperties (below) bounds the CEL cost of the value rule; the refinement is its zod twin.
+      z
+        .record(z.string(), z.string().max(LABEL_VALUE_MAX_LENGTH))
+        .refine((selector) => Object.keys(selector).length <= MAX_SELECTOR_LABELS, `istio.gatewaySelector may have at most ${MAX_SELECTOR_LABELS} labels`),
       'Labels of the Istio ingress gateway pods the Gateway binds to (Gateway spec.selector). At least one label. Default istio: ingressgateway.',
       [
         {
@@ -220,14 +225,8 @@ export const istioSpecSchema = described(
           message: "istio.gatewaySelector values must be label values: letters, digits, '-', '_' and '.', starting and ending with a letter or digit",
           holds: (selector) => Object.values(selector).every((value) => new RegExp(OPTIONAL_LABEL_VALUE).test(value)),
         },
-        {
-          // maxProperties bounds the CEL cost of the rule above; zod checks the same bound here.
-          rule: 'self.size() <= 16',
-          message: 'istio.gatewaySelector may have at most 16 labels',
-          holds: (selector) => Object.keys(selector).length <= 16,
-        },
       ],
-      { maxProperties: 16 },
+      { maxProperties: MAX_SELECTOR_LABELS },
     ).default({ istio: 'ingressgateway' }),
   }),
   'The Istio entry point: Gateway hosts and the ingress gateway it binds to.',
@@ -253,7 +252,7 @@ export const emailAlertingSchema = described(
     smarthost: described(z.string().max(MAX_STRING_LENGTH), 'SMTP server as host:port, e.g. smtp.gmail.com:587. Required.', [
       matches(SMARTHOST, 'smarthost must be host:port with a port from 1 to 65535, e.g. smtp.example.com:587'),
     ]),
-    username: described(z.string().max(MAX_STRING_LENGTH), 'SMTP user name. Optional; the renderer decides what to do without it.').optional(),
+    username: described(z.string().max(MAX_STRING_LENGTH), 'SMTP user name. Optional; defaults to the from address.').optional(),
     passwordSecretRef: described(
       z.object({
         name: dnsName('Name of the Secret, in the experiment namespace. Default smtp-credentials.').default('smtp-credentials'),
@@ -300,7 +299,7 @@ export const storageSpecSchema = described(
   z.object({
     hostPath: described(
       z.string().max(1024),
-      `Absolute directory on every node that holds the model artifacts (mounted read-only; created if missing). The default storage is hostPath ${DEFAULT_MODEL_HOST_PATH}.`,
+      `Absolute directory on every node that holds the model artifacts (mounted read-only at /models; it must exist, or the model pods fail to start with a clear event; restricted Pod Security forbids hostPath, use persistentVolumeClaim there). The default storage is hostPath ${DEFAULT_MODEL_HOST_PATH}.`,
       [
         {
           rule: `self.startsWith('/') && !self.matches(${celString(PARENT_SEGMENT)})`,
