@@ -1,0 +1,351 @@
+// Operator configuration from command-line flags and SMSX_* environment variables (a flag wins over
+// its variable), validated with zod. Every error names the flag or variable that carried the value.
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface OperatorConfig {
+  /** Namespaces to watch; "all" watches the whole cluster. */
+  namespaces: 'all' | readonly string[];
+  /** The one HTTP server for /metrics, /healthz and /readyz. */
+  metrics: { bindAddress: string; port: number };
+  logLevel: LogLevel;
+  leaderElection: {
+    enabled: boolean;
+    leaseName: string;
+    leaseNamespace: string;
+    identity: string;
+    leaseDurationMs: number;
+    renewIntervalMs: number;
+  };
+  concurrency: number;
+  resyncPeriodMs: number;
+  fieldManager: string;
+  /** Run without the prometheus-operator CRDs: monitoring objects are skipped and a condition says so. */
+  skipMonitoring: boolean;
+  /** Explicit kubeconfig; otherwise KUBECONFIG, ~/.kube/config or the in-cluster service account. */
+  kubeconfig: string | undefined;
+}
+
+export type ConfigResult = { kind: 'config'; config: OperatorConfig } | { kind: 'help'; text: string };
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\nRun with --help for usage.`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+interface OptionSpec {
+  flag: string;
+  env: string;
+  type: 'string' | 'boolean';
+  /** Shown in --help. */
+  value?: string;
+  description: string;
+}
+
+const OPTIONS = {
+  namespaces: {
+    flag: 'namespaces',
+    env: 'SMSX_NAMESPACES',
+    type: 'string',
+    value: 'LIST',
+    description: 'Comma-separated namespaces to watch, or "all" (default: all)',
+  },
+  metricsBindAddress: {
+    flag: 'metrics-bind-address',
+    env: 'SMSX_METRICS_BIND_ADDRESS',
+    type: 'string',
+    value: 'HOST',
+    description: 'Address of the metrics and probe server (default: 0.0.0.0)',
+  },
+  metricsPort: {
+    flag: 'metrics-port',
+    env: 'SMSX_METRICS_PORT',
+    type: 'string',
+    value: 'PORT',
+    description: 'Port of /metrics, /healthz and /readyz (default: 8080; 0 picks a free port)',
+  },
+  logLevel: {
+    flag: 'log-level',
+    env: 'SMSX_LOG_LEVEL',
+    type: 'string',
+    value: 'LEVEL',
+    description: `One of ${LOG_LEVELS.join(', ')} (default: info)`,
+  },
+  leaderElect: {
+    flag: 'leader-elect',
+    env: 'SMSX_LEADER_ELECT',
+    type: 'boolean',
+    description: 'Elect a leader through a Lease so only one replica reconciles (default: true; --no-leader-elect)',
+  },
+  leaseName: {
+    flag: 'leader-election-lease-name',
+    env: 'SMSX_LEADER_ELECTION_LEASE_NAME',
+    type: 'string',
+    value: 'NAME',
+    description: 'Name of the Lease (default: sms-experiment-operator)',
+  },
+  leaseNamespace: {
+    flag: 'leader-election-namespace',
+    env: 'SMSX_LEADER_ELECTION_NAMESPACE',
+    type: 'string',
+    value: 'NAMESPACE',
+    description: 'Namespace of the Lease (default: $POD_NAMESPACE, else default)',
+  },
+  identity: {
+    flag: 'leader-election-identity',
+    env: 'SMSX_LEADER_ELECTION_IDENTITY',
+    type: 'string',
+    value: 'ID',
+    description: 'Holder identity written to the Lease (default: <hostname>_<pid>)',
+  },
+  leaseDuration: {
+    flag: 'lease-duration',
+    env: 'SMSX_LEASE_DURATION',
+    type: 'string',
+    value: 'DURATION',
+    description: 'How long a silent leader keeps the Lease before another replica takes over (default: 15s)',
+  },
+  renewInterval: {
+    flag: 'lease-renew-interval',
+    env: 'SMSX_LEASE_RENEW_INTERVAL',
+    type: 'string',
+    value: 'DURATION',
+    description: 'How often the leader renews and a candidate retries (default: 2s)',
+  },
+  concurrency: {
+    flag: 'concurrency',
+    env: 'SMSX_CONCURRENCY',
+    type: 'string',
+    value: 'N',
+    description: 'Experiments reconciled at the same time (default: 4)',
+  },
+  resyncPeriod: {
+    flag: 'resync-period',
+    env: 'SMSX_RESYNC_PERIOD',
+    type: 'string',
+    value: 'DURATION',
+    description: 'Interval of the full resync that re-queues every experiment (default: 5m; 0 disables)',
+  },
+  fieldManager: {
+    flag: 'field-manager',
+    env: 'SMSX_FIELD_MANAGER',
+    type: 'string',
+    value: 'NAME',
+    description: 'Server-side apply field manager (default: sms-experiment-operator)',
+  },
+  skipMonitoring: {
+    flag: 'skip-monitoring',
+    env: 'SMSX_SKIP_MONITORING',
+    type: 'boolean',
+    description: 'Run without the prometheus-operator CRDs; monitoring objects are skipped (default: false)',
+  },
+  kubeconfig: {
+    flag: 'kubeconfig',
+    // Not KUBECONFIG itself: that one may be a path list, which the default loading already handles.
+    env: 'SMSX_KUBECONFIG',
+    type: 'string',
+    value: 'PATH',
+    description: 'Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster)',
+  },
+} as const satisfies Record<string, OptionSpec>;
+
+type OptionName = keyof typeof OPTIONS;
+
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/** Parses Go-style durations: "500ms", "15s", "5m", "1h30m", and "0". */
+export function parseDuration(text: string): number | undefined {
+  const trimmed = text.trim();
+  if (trimmed === '0') return 0;
+  const pattern = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
+  let total = 0;
+  let consumed = 0;
+  for (const match of trimmed.matchAll(pattern)) {
+    const [whole, amount, unit] = match;
+    const factor = unit === undefined ? undefined : DURATION_UNITS_MS[unit];
+    if (amount === undefined || factor === undefined) return undefined;
+    total += Number(amount) * factor;
+    consumed += whole.length;
+  }
+  return consumed > 0 && consumed === trimmed.length ? Math.round(total) : undefined;
+}
+
+const duration = (what: string) =>
+  z.string().transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `${what} "${text}" is not a duration like 500ms, 15s, 5m or 1h` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const integer = (what: string, min: number, max: number) =>
+  z.string().transform((text, ctx) => {
+    const value = Number(text);
+    if (!/^\d+$/.test(text.trim()) || value < min || value > max) {
+      ctx.addIssue({ code: 'custom', message: `${what} "${text}" must be a whole number from ${min} to ${max}` });
+      return z.NEVER;
+    }
+    return value;
+  });
+
+const boolean = z.union([z.boolean(), z.string()]).transform((value, ctx) => {
+  if (typeof value === 'boolean') return value;
+  const normalized = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(normalized)) return true;
+  if (['false', '0', 'no', 'off'].includes(normalized)) return false;
+  ctx.addIssue({ code: 'custom', message: `"${value}" is not a boolean (true/false)` });
+  return z.NEVER;
+});
+
+const nonEmpty = (what: string) => z.string().trim().min(1, `${what} must not be empty`);
+
+// A DNS-1123 label (namespace) or subdomain (Lease name): what the API server would accept.
+const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+const namespaces = z.string().transform((text, ctx) => {
+  const trimmed = text.trim();
+  if (trimmed === '' || trimmed === 'all' || trimmed === '*') return 'all' as const;
+  const list = [...new Set(trimmed.split(',').map((part) => part.trim()).filter((part) => part !== ''))];
+  const invalid = list.filter((ns) => !dnsLabel.test(ns) || ns.length > 63);
+  if (invalid.length > 0) {
+    ctx.addIssue({ code: 'custom', message: `not valid namespace names: ${invalid.join(', ')}` });
+    return z.NEVER;
+  }
+  return list;
+});
+
+const rawSchema = z.object({
+  namespaces: namespaces.default('all'),
+  metricsBindAddress: nonEmpty('the bind address').default('0.0.0.0'),
+  metricsPort: integer('the port', 0, 65_535).default(8080),
+  logLevel: z.enum(LOG_LEVELS, { error: (issue) => `"${String(issue.input)}" is not one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  leaderElect: boolean.default(true),
+  leaseName: nonEmpty('the lease name')
+    .regex(dnsSubdomain, 'the lease name must be a DNS subdomain (lower-case letters, digits, "-" and ".")')
+    .default('sms-experiment-operator'),
+  leaseNamespace: nonEmpty('the lease namespace').regex(dnsLabel, 'the lease namespace must be a DNS label').optional(),
+  identity: nonEmpty('the identity').optional(),
+  leaseDuration: duration('the lease duration').default(15_000),
+  renewInterval: duration('the renew interval').default(2_000),
+  concurrency: integer('the concurrency', 1, 1_000).default(4),
+  resyncPeriod: duration('the resync period').default(300_000),
+  fieldManager: nonEmpty('the field manager').max(128, 'the field manager must be at most 128 characters').default('sms-experiment-operator'),
+  skipMonitoring: boolean.default(false),
+  kubeconfig: nonEmpty('the kubeconfig path').optional(),
+});
+
+export interface ConfigEnvironment {
+  argv: readonly string[];
+  env: Readonly<Record<string, string | undefined>>;
+  hostname: string;
+  pid: number;
+}
+
+/** Reads the configuration, or the help text when --help was given. Throws ConfigError. */
+export function loadConfig({ argv, env, hostname, pid }: ConfigEnvironment): ConfigResult {
+  const parsedArgs = parseCommandLine(argv);
+  if (parsedArgs.help) return { kind: 'help', text: helpText() };
+
+  const raw: Partial<Record<OptionName, string | boolean>> = {};
+  const sourceOf: Partial<Record<OptionName, string>> = {};
+  for (const [name, spec] of Object.entries(OPTIONS) as Array<[OptionName, OptionSpec]>) {
+    const fromFlag = parsedArgs.values[spec.flag];
+    const fromEnv = env[spec.env];
+    if (fromFlag !== undefined) {
+      raw[name] = fromFlag;
+      sourceOf[name] = `--${spec.flag}`;
+    } else if (fromEnv !== undefined && fromEnv !== '') {
+      raw[name] = fromEnv;
+      sourceOf[name] = `${spec.env} (environment)`;
+    }
+  }
+
+  const result = rawSchema.safeParse(raw);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => {
+        const name = issue.path[0] as OptionName | undefined;
+        const source = name ? (sourceOf[name] ?? `--${OPTIONS[name].flag}`) : 'configuration';
+        return `${source}: ${issue.message}`;
+      }),
+    );
+  }
+  const values = result.data;
+  const problems: string[] = [];
+  if (values.renewInterval <= 0) problems.push(`${sourceOf.renewInterval ?? '--lease-renew-interval'}: must be above 0`);
+  if (values.leaseDuration < 2 * values.renewInterval) {
+    problems.push(
+      `${sourceOf.leaseDuration ?? '--lease-duration'}: must be at least twice the renew interval, so a leader can miss one renewal without losing the lease`,
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    kind: 'config',
+    config: {
+      namespaces: values.namespaces,
+      metrics: { bindAddress: values.metricsBindAddress, port: values.metricsPort },
+      logLevel: values.logLevel,
+      leaderElection: {
+        enabled: values.leaderElect,
+        leaseName: values.leaseName,
+        leaseNamespace: values.leaseNamespace ?? nonBlank(env.POD_NAMESPACE) ?? 'default',
+        identity: values.identity ?? `${hostname}_${pid}`,
+        leaseDurationMs: values.leaseDuration,
+        renewIntervalMs: values.renewInterval,
+      },
+      concurrency: values.concurrency,
+      resyncPeriodMs: values.resyncPeriod,
+      fieldManager: values.fieldManager,
+      skipMonitoring: values.skipMonitoring,
+      kubeconfig: values.kubeconfig,
+    },
+  };
+}
+
+function parseCommandLine(argv: readonly string[]): { help: boolean; values: Record<string, string | boolean | undefined> } {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
+  for (const spec of Object.values(OPTIONS)) options[spec.flag] = { type: spec.type };
+  try {
+    const { values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false, allowNegative: true });
+    return { help: values.help === true, values };
+  } catch (error) {
+    throw new ConfigError([error instanceof Error ? error.message : String(error)]);
+  }
+}
+
+function nonBlank(value: string | undefined): string | undefined {
+  return value !== undefined && value.trim() !== '' ? value.trim() : undefined;
+}
+
+export function helpText(): string {
+  const rows = Object.values(OPTIONS).map((spec: OptionSpec) => {
+    const flag = spec.type === 'boolean' ? `--${spec.flag}` : `--${spec.flag} ${spec.value ?? 'VALUE'}`;
+    return { flag, env: spec.env, description: spec.description };
+  });
+  const width = Math.max(...rows.map((row) => row.flag.length));
+  const lines = rows.map((row) => `  ${row.flag.padEnd(width)}  ${row.description}\n  ${' '.repeat(width)}  env: ${row.env}`);
+  return [
+    'Usage: sms-experiment-operator [options]',
+    '',
+    'Reconciles SmsExperiment resources into Deployments, Services, Istio and monitoring objects.',
+    'Each option can also be set through the environment variable shown; a flag wins over its variable.',
+    'Durations take Go syntax: 500ms, 15s, 5m, 1h.',
+    '',
+    'Options:',
+    ...lines,
+    `  ${'-h, --help'.padEnd(width)}  Show this help`,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,214 @@
+// A small JSON client for the few verbs the operator needs, built on client-node's own transport
+// (KubeConfig authentication, TLS dispatcher, undici fetch), so it honours every kubeconfig the
+// generated clients honour.
+//
+// Why not KubernetesObjectApi: it has no subresource support (status apply), it runs built-in kinds
+// through the generated models (unknown fields silently dropped, timestamps turned into Date objects
+// that then differ from what the watch delivers), and it needs a discovery request per API version.
+// Here bodies go out and come back as plain JSON; callers parse what they read with zod.
+import {
+  ApiException,
+  createConfiguration,
+  HttpMethod,
+  ServerConfiguration,
+  KubeConfig,
+  type Configuration,
+} from '@kubernetes/client-node';
+import { z } from 'zod';
+import { resourcePath, type ResourceType } from './resources.ts';
+
+export const APPLY_PATCH_CONTENT_TYPE = 'application/apply-patch+yaml';
+
+export interface ObjectLocation {
+  /** Ignored for cluster-scoped types (pass ''). */
+  namespace: string;
+  name: string;
+}
+
+export interface ApplyOptions {
+  fieldManager: string;
+  force: boolean;
+  /** "status" applies to the status subresource. */
+  subresource?: 'status';
+}
+
+export interface DeleteOptions {
+  /** Delete only if the object still has this uid (it may have been recreated meanwhile). */
+  uid?: string;
+  propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
+}
+
+export interface ListResult {
+  items: unknown[];
+  metadata: { resourceVersion?: string | undefined };
+}
+
+/** The operator's view of the API server. Reads return raw JSON: parse it at the call site. */
+export interface KubeClient {
+  /** Resolves undefined when the object does not exist. */
+  get(type: ResourceType, location: ObjectLocation): Promise<unknown>;
+  list(type: ResourceType, namespace: string | undefined, options?: { labelSelector?: string }): Promise<ListResult>;
+  apply(type: ResourceType, body: { metadata: ObjectLocation }, options: ApplyOptions): Promise<unknown>;
+  create(type: ResourceType, namespace: string, body: unknown, options?: { fieldManager?: string }): Promise<unknown>;
+  replace(type: ResourceType, location: ObjectLocation, body: unknown, options?: { fieldManager?: string }): Promise<unknown>;
+  /** Resolves false when the object was already gone (404) or had another uid (409). */
+  delete(type: ResourceType, location: ObjectLocation, options?: DeleteOptions): Promise<boolean>;
+}
+
+const statusCauseSchema = z.looseObject({
+  type: z.string().optional(),
+  message: z.string().optional(),
+  field: z.string().optional(),
+});
+
+/** The metav1.Status body the API server sends with a failed request. */
+export const apiStatusSchema = z.looseObject({
+  kind: z.literal('Status'),
+  message: z.string().optional(),
+  reason: z.string().optional(),
+  code: z.number().optional(),
+  details: z.looseObject({ causes: z.array(statusCauseSchema).optional() }).optional(),
+});
+export type ApiStatus = z.output<typeof apiStatusSchema>;
+
+export function isApiError(error: unknown, code?: number): error is ApiException<unknown> {
+  return error instanceof ApiException && (code === undefined || error.code === code);
+}
+
+/** The Status body of a failed API request, when the server sent one. */
+export function apiStatusOf(error: unknown): ApiStatus | undefined {
+  if (!(error instanceof ApiException)) return undefined;
+  const parsed = apiStatusSchema.safeParse(error.body);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** An explicit kubeconfig file, or else the default chain: $KUBECONFIG, ~/.kube/config, in-cluster. */
+export function loadKubeConfig(kubeconfigPath: string | undefined): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  if (kubeconfigPath !== undefined) kubeConfig.loadFromFile(kubeconfigPath);
+  else kubeConfig.loadFromDefault();
+  return kubeConfig;
+}
+
+export interface KubeClientOptions {
+  /** Upper bound on one request, so a hung API server turns into an error and a retry. */
+  requestTimeoutMs?: number;
+}
+
+export function createKubeClient(kubeConfig: KubeConfig, options: KubeClientOptions = {}): KubeClient {
+  const cluster = kubeConfig.getCurrentCluster();
+  if (!cluster) throw new Error('The kubeconfig has no current cluster');
+  const configuration: Configuration = createConfiguration({
+    baseServer: new ServerConfiguration(cluster.server, {}),
+    authMethods: { default: kubeConfig },
+  });
+  const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+
+  async function request(
+    method: HttpMethod,
+    path: string,
+    init: { query?: Record<string, string | undefined>; body?: unknown; contentType?: string } = {},
+  ): Promise<{ status: number; body: unknown }> {
+    const context = configuration.baseServer.makeRequestContext(path, method);
+    context.setHeaderParam('Accept', 'application/json');
+    for (const [name, value] of Object.entries(init.query ?? {})) {
+      if (value !== undefined) context.setQueryParam(name, value);
+    }
+    if (init.body !== undefined) {
+      context.setHeaderParam('Content-Type', init.contentType ?? 'application/json');
+      context.setBody(JSON.stringify(init.body));
+    }
+    context.setSignal(AbortSignal.timeout(requestTimeoutMs));
+    await kubeConfig.applySecurityAuthentication(context);
+    const response = await configuration.httpApi.send(context).toPromise();
+    const text = await response.body.text();
+    const body = parseJson(text);
+    if (response.httpStatusCode >= 200 && response.httpStatusCode < 300) {
+      return { status: response.httpStatusCode, body };
+    }
+    const status = apiStatusSchema.safeParse(body);
+    const message = status.success && status.data.message ? status.data.message : `HTTP ${response.httpStatusCode}`;
+    throw new ApiException<unknown>(
+      response.httpStatusCode,
+      `${method} ${path} failed: ${message}`,
+      body,
+      response.headers,
+    );
+  }
+
+  return {
+    async get(type, location) {
+      try {
+        return (await request(HttpMethod.GET, resourcePath(type, location))).body;
+      } catch (error) {
+        if (isApiError(error, 404)) return undefined;
+        throw error;
+      }
+    },
+
+    async list(type, namespace, listOptions = {}) {
+      const { body } = await request(HttpMethod.GET, resourcePath(type, { namespace }), {
+        query: { labelSelector: listOptions.labelSelector },
+      });
+      return listResultSchema.parse(body);
+    },
+
+    async apply(type, body, applyOptions) {
+      const path = resourcePath(type, { ...body.metadata, subresource: applyOptions.subresource });
+      const response = await request(HttpMethod.PATCH, path, {
+        query: { fieldManager: applyOptions.fieldManager, force: String(applyOptions.force) },
+        body,
+        // JSON is valid YAML, so the apply-patch content type takes the JSON body as is.
+        contentType: APPLY_PATCH_CONTENT_TYPE,
+      });
+      return response.body;
+    },
+
+    async create(type, namespace, body, createOptions = {}) {
+      const response = await request(HttpMethod.POST, resourcePath(type, { namespace }), {
+        query: { fieldManager: createOptions.fieldManager },
+        body,
+      });
+      return response.body;
+    },
+
+    async replace(type, location, body, replaceOptions = {}) {
+      const response = await request(HttpMethod.PUT, resourcePath(type, location), {
+        query: { fieldManager: replaceOptions.fieldManager },
+        body,
+      });
+      return response.body;
+    },
+
+    async delete(type, location, deleteOptions = {}) {
+      try {
+        await request(HttpMethod.DELETE, resourcePath(type, location), {
+          body: {
+            apiVersion: 'v1',
+            kind: 'DeleteOptions',
+            propagationPolicy: deleteOptions.propagationPolicy ?? 'Background',
+            ...(deleteOptions.uid ? { preconditions: { uid: deleteOptions.uid } } : {}),
+          },
+        });
+        return true;
+      } catch (error) {
+        if (isApiError(error, 404) || isApiError(error, 409)) return false;
+        throw error;
+      }
+    },
+  };
+}
+
+const listResultSchema = z.looseObject({
+  items: z.array(z.unknown()).nullable().transform((items) => items ?? []),
+  metadata: z.looseObject({ resourceVersion: z.string().optional() }).prefault({}),
+});
+
+function parseJson(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}

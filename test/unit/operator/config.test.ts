@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { ConfigError, helpText, loadConfig, parseDuration, type OperatorConfig } from '../../../src/operator/config.ts';
+
+function load(argv: string[], env: Record<string, string> = {}): OperatorConfig {
+  const result = loadConfig({ argv, env, hostname: 'node-1', pid: 42 });
+  assert.equal(result.kind, 'config');
+  return result.config;
+}
+
+function problemsOf(argv: string[], env: Record<string, string> = {}): readonly string[] {
+  try {
+    loadConfig({ argv, env, hostname: 'node-1', pid: 42 });
+  } catch (error) {
+    assert.ok(error instanceof ConfigError);
+    return error.problems;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+describe('config', () => {
+  it('has defaults for everything', () => {
+    assert.deepEqual(load([]), {
+      namespaces: 'all',
+      metrics: { bindAddress: '0.0.0.0', port: 8080 },
+      logLevel: 'info',
+      leaderElection: {
+        enabled: true,
+        leaseName: 'sms-experiment-operator',
+        leaseNamespace: 'default',
+        identity: 'node-1_42',
+        leaseDurationMs: 15_000,
+        renewIntervalMs: 2_000,
+      },
+      concurrency: 4,
+      resyncPeriodMs: 300_000,
+      fieldManager: 'sms-experiment-operator',
+      skipMonitoring: false,
+      kubeconfig: undefined,
+    } satisfies OperatorConfig);
+  });
+
+  it('reads every flag', () => {
+    const config = load([
+      '--namespaces=team-a, team-b,team-a',
+      '--metrics-bind-address',
+      '127.0.0.1',
+      '--metrics-port',
+      '9090',
+      '--log-level',
+      'debug',
+      '--no-leader-elect',
+      '--leader-election-lease-name',
+      'smsx.leader',
+      '--leader-election-namespace',
+      'operators',
+      '--leader-election-identity',
+      'replica-a',
+      '--lease-duration',
+      '20s',
+      '--lease-renew-interval',
+      '500ms',
+      '--concurrency',
+      '16',
+      '--resync-period',
+      '1h30m',
+      '--field-manager',
+      'smsx',
+      '--skip-monitoring',
+      '--kubeconfig',
+      '/tmp/kubeconfig',
+    ]);
+    assert.deepEqual(config, {
+      namespaces: ['team-a', 'team-b'],
+      metrics: { bindAddress: '127.0.0.1', port: 9090 },
+      logLevel: 'debug',
+      leaderElection: {
+        enabled: false,
+        leaseName: 'smsx.leader',
+        leaseNamespace: 'operators',
+        identity: 'replica-a',
+        leaseDurationMs: 20_000,
+        renewIntervalMs: 500,
+      },
+      concurrency: 16,
+      resyncPeriodMs: 5_400_000,
+      fieldManager: 'smsx',
+      skipMonitoring: true,
+      kubeconfig: '/tmp/kubeconfig',
+    } satisfies OperatorConfig);
+  });
+
+  it('reads the environment, and a flag wins over its variable', () => {
+    const config = load(['--concurrency', '2'], {
+      SMSX_NAMESPACES: 'prod',
+      SMSX_CONCURRENCY: '8',
+      SMSX_SKIP_MONITORING: 'yes',
+      SMSX_LEADER_ELECT: 'false',
+      SMSX_METRICS_PORT: '0',
+      POD_NAMESPACE: 'operator-system',
+    });
+    assert.deepEqual(config.namespaces, ['prod']);
+    assert.equal(config.concurrency, 2);
+    assert.equal(config.skipMonitoring, true);
+    assert.equal(config.leaderElection.enabled, false);
+    assert.equal(config.metrics.port, 0);
+    assert.equal(config.leaderElection.leaseNamespace, 'operator-system', 'the Lease defaults to the pod namespace');
+  });
+
+  it('treats "all", "*" and an empty list as the whole cluster', () => {
+    for (const value of ['all', '*', ' ']) {
+      assert.equal(load([`--namespaces=${value}`]).namespaces, 'all');
+    }
+    assert.equal(load([], { SMSX_NAMESPACES: '' }).namespaces, 'all', 'an empty variable counts as unset');
+  });
+
+  it('names the flag or variable in each error, and reports all of them at once', () => {
+    const problems = problemsOf(['--metrics-port', '70000', '--log-level', 'loud'], {
+      SMSX_CONCURRENCY: 'many',
+      SMSX_RESYNC_PERIOD: '5 minutes',
+      SMSX_LEADER_ELECT: 'perhaps',
+      SMSX_NAMESPACES: 'ok,Not_OK',
+    });
+    const expectations: Array<[string, RegExp]> = [
+      ['--metrics-port', /70000.*0 to 65535/],
+      ['--log-level', /"loud" is not one of trace/],
+      ['SMSX_CONCURRENCY (environment)', /"many"/],
+      ['SMSX_RESYNC_PERIOD (environment)', /not a duration/],
+      ['SMSX_LEADER_ELECT (environment)', /not a boolean/],
+      ['SMSX_NAMESPACES (environment)', /Not_OK/],
+    ];
+    assert.equal(problems.length, expectations.length, problems.join('\n'));
+    for (const [source, pattern] of expectations) {
+      const problem = problems.find((p) => p.startsWith(`${source}:`));
+      assert.ok(problem, `no problem reported for ${source}: ${problems.join('\n')}`);
+      assert.match(problem, pattern);
+    }
+  });
+
+  it('rejects unknown flags and stray arguments with the parser message', () => {
+    assert.match(problemsOf(['--metrics-prot', '1'])[0] ?? '', /metrics-prot/);
+    assert.equal(problemsOf(['extra']).length, 1);
+  });
+
+  it('checks the lease timings against each other', () => {
+    const [problem] = problemsOf(['--lease-duration', '3s', '--lease-renew-interval', '2s']);
+    assert.match(problem ?? '', /^--lease-duration: must be at least twice the renew interval/);
+    assert.match(problemsOf(['--lease-renew-interval', '0'])[0] ?? '', /^--lease-renew-interval: must be above 0/);
+  });
+
+  it('bounds the field manager and the lease name by what the API server accepts', () => {
+    assert.match(problemsOf(['--field-manager', 'x'.repeat(129)])[0] ?? '', /^--field-manager: .*128/);
+    assert.match(problemsOf(['--leader-election-lease-name', 'Bad_Name'])[0] ?? '', /^--leader-election-lease-name: .*DNS subdomain/);
+  });
+
+  it('returns the help text for --help and -h, whatever else is given', () => {
+    for (const argv of [['--help'], ['-h', '--concurrency', '2']]) {
+      const result = loadConfig({ argv, env: {}, hostname: 'h', pid: 1 });
+      assert.equal(result.kind, 'help');
+    }
+    const text = helpText();
+    for (const flag of ['--namespaces', '--metrics-port', '--log-level', '--leader-elect', '--concurrency', '--resync-period', '--field-manager', '--skip-monitoring', '--kubeconfig']) {
+      assert.ok(text.includes(flag), `help mentions ${flag}`);
+    }
+    assert.ok(text.includes('SMSX_CONCURRENCY'));
+  });
+
+  describe('parseDuration', () => {
+    it('accepts Go-style durations', () => {
+      assert.equal(parseDuration('500ms'), 500);
+      assert.equal(parseDuration('15s'), 15_000);
+      assert.equal(parseDuration('1.5s'), 1_500);
+      assert.equal(parseDuration('5m'), 300_000);
+      assert.equal(parseDuration('1h30m'), 5_400_000);
+      assert.equal(parseDuration('0'), 0);
+    });
+
+    it('rejects everything else', () => {
+      for (const text of ['', '15', 's', '5 m', '5d', '-1s', '1h 30m', '1sx']) {
+        assert.equal(parseDuration(text), undefined, text);
+      }
+    });
+  });
+});
