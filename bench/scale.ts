@@ -8,7 +8,7 @@ import { startBenchCluster, startOperator, sumMetric } from './support.ts';
 const COUNT = Number(process.argv[2] ?? 500);
 const NAMESPACE = 'bench-scale';
 const RESYNC_SECONDS = 30;
-const WRITE_VERBS = ['apply', 'create', 'replace', 'delete', 'patch', 'update'];
+const WRITE_VERBS = ['apply', 'apply-status', 'create', 'replace', 'delete'];
 
 const cluster = await startBenchCluster();
 try {

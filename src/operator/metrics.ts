@@ -13,6 +13,8 @@ export interface OperatorMetrics {
   informerRestarted(kind: string): void;
   /** Reads the queue depth at scrape time. */
   trackQueueDepth(read: () => number): void;
+  /** Counts one request of the operator's API client (writes and reads; watches are counted by informers). */
+  countApiRequest(verb: string, resource: string, code: number): void;
 }
 
 export interface MetricsOptions {
@@ -49,6 +51,13 @@ export function createMetrics({ now = Date.now, processMetrics = true, prefix = 
     name: `${prefix}informer_restarts_total`,
     help: 'Restarts of a watch after an error, by kind',
     labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+
+  const apiRequests = new Counter({
+    name: `${prefix}api_requests_total`,
+    help: 'Requests of the operator to the API server by verb, resource and HTTP status code (0: no answer)',
+    labelNames: ['verb', 'resource', 'code'] as const,
     registers: [registry],
   });
 
@@ -94,6 +103,9 @@ export function createMetrics({ now = Date.now, processMetrics = true, prefix = 
     },
     trackQueueDepth(read) {
       readQueueDepth = read;
+    },
+    countApiRequest(verb, resource, code) {
+      apiRequests.inc({ verb, resource, code: String(code) });
     },
   };
 }
