@@ -237,6 +237,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
           `--kubeconfig=${kubeconfigPath}`, `--config=${toolchain.kwokStages}`,
           '--manage-all-nodes=false', `--manage-nodes-with-annotation-selector=${FAKE_NODE_ANNOTATION}=fake`,
           `--server-address=127.0.0.1:${kwokPort}`, '--cidr=10.244.0.0/16', '--node-ip=127.0.0.1',
+          // The heartbeat stage renews node status only every ~10 minutes and counts on a node Lease
+          // (what kwokctl sets up too): without one the node controller marks the nodes NotReady
+          // after its grace period and every Pod on them stays unready from then on.
+          '--node-lease-duration-seconds=40',
         ],
       }),
     );

@@ -65,7 +65,7 @@ export interface ConditionInputs {
   failure?: ReconcileFailure | undefined;
   deployments: readonly DeploymentReadiness[];
   sidecarInjection: SidecarInjection;
-  /** The spec asks for monitoring but the operator runs without the prometheus-operator CRDs. */
+  /** The spec asks for monitoring but the operator runs without it (--skip-monitoring). */
   monitoringSkipped: boolean;
 }
 
@@ -121,7 +121,8 @@ export function computeConditions(
   if (inputs.monitoringSkipped) {
     degradations.push({
       reason: Reason.MonitoringCRDsMissing,
-      message: 'The prometheus-operator CRDs are not installed, so the monitoring objects were skipped',
+      message:
+        'The prometheus-operator CRDs are not in use (the operator runs with --skip-monitoring), so the ServiceMonitors, PrometheusRule and dashboards were skipped',
     });
   }
   const [worst] = degradations;

@@ -14,10 +14,13 @@ export type LiveMetadata = LiveObject['metadata'];
 
 export type InformerEvent = 'add' | 'update' | 'delete';
 
-/** A cached object: parsed, or kept as metadata with the reason it failed to parse. */
+/**
+ * A cached object: parsed, or kept with the reason it failed to parse (and as received, so that a
+ * reconcile can still read, e.g., the status it last wrote).
+ */
 export type CacheEntry<T> =
   | { valid: true; object: T; metadata: LiveMetadata }
-  | { valid: false; error: string; metadata: LiveMetadata };
+  | { valid: false; error: string; metadata: LiveMetadata; raw: unknown };
 
 export type InformerFactory = (
   path: string,
@@ -62,7 +65,10 @@ export const keysOfExperiment = (object: { metadata: LiveMetadata }): string => 
 /** keysOf for owned kinds: the controlling SmsExperiment, or the experiment label. */
 export const keysOfOwner = (object: { metadata: LiveMetadata }): string | undefined => owningExperimentKey(object);
 
-export const DEFAULT_WATCH_BACKOFF: BackoffPolicy = { baseMs: 250, capMs: 30_000 };
+// Capped low on purpose: the watch restart is what notices a recovered API server (and then
+// re-queues every experiment), so the cap bounds how long an edit made after an outage waits. A
+// retry every 5 s per watch is still a trickle for a server that refuses connections or sends 429s.
+export const DEFAULT_WATCH_BACKOFF: BackoffPolicy = { baseMs: 250, capMs: 5_000 };
 
 export class ResourceInformer<T> {
   readonly type: ResourceType;
@@ -144,7 +150,10 @@ export class ResourceInformer<T> {
       const result = await client.list(type, namespace, labelSelector === undefined ? {} : { labelSelector });
       this.#listed = true;
       // Raw API JSON; each item is parsed by the event handlers below before anything reads it.
-      return { items: result.items as KubernetesObject[], metadata: result.metadata };
+      // Items of built-in kinds come without apiVersion and kind (only watch events carry them), so
+      // they are stamped from the list's type, as client-go does.
+      const items = result.items.map((item) => ({ apiVersion: type.apiVersion, kind: type.kind, ...(item as KubernetesObject) }));
+      return { items, metadata: result.metadata };
     };
     const informer = this.#options.makeInformer(resourcePath(type, { namespace }), list, labelSelector);
     informer.on('add', (object) => this.#onObject('add', object));
@@ -185,7 +194,9 @@ export class ResourceInformer<T> {
     this.#failures++;
     const retryInMs = backoffDelay(this.#failures, this.#backoff);
     this.#options.onRestart?.(this.type.kind);
-    this.#logger.warn({ err: error, retryInMs, failures: this.#failures }, 'Watch failed');
+    // One warning per outage: an API server restart fails every watch several times over.
+    const level = this.#failures === 1 ? 'warn' : 'debug';
+    this.#logger[level]({ err: error, retryInMs, failures: this.#failures }, 'Watch failed');
     this.#cancelRestart = this.#clock.setTimeout(() => {
       this.#cancelRestart = undefined;
       void this.#run();
@@ -209,7 +220,7 @@ export class ResourceInformer<T> {
         this.#entries.set(cacheKey, { valid: true, object: parsed.data, metadata: metadata.data });
       } else {
         const error = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
-        this.#entries.set(cacheKey, { valid: false, error, metadata: metadata.data });
+        this.#entries.set(cacheKey, { valid: false, error, metadata: metadata.data, raw });
         this.#logger.warn({ namespace: metadata.data.namespace, name: metadata.data.name, error }, 'Cached object that failed validation');
       }
     }

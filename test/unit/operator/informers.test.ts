@@ -137,6 +137,17 @@ describe('informers', () => {
       assert.equal(informer.get('ns', 'one')?.metadata.name, 'one');
     });
 
+    it('caches listed items of built-in kinds, which the API server sends without apiVersion and kind', async () => {
+      const { client, informer } = setup({ schema: liveObjectSchema, keysOf: keysOfOwner });
+      const { apiVersion: _apiVersion, kind: _kind, ...asListed } = ownedDeployment('one', 'exp') as { apiVersion: string; kind: string };
+      client.objects.set('deployments/ns/one', asListed);
+      informer.start();
+      await flushPromises();
+      const entry = informer.lookup('ns', 'one');
+      assert.equal(entry?.valid, true, entry?.valid === false ? entry.error : '');
+      assert.equal(informer.get('ns', 'one')?.kind, 'Deployment');
+    });
+
     it('is synced only after the first list reached the cache', async () => {
       const { informer, listWatch } = setup({ schema: liveObjectSchema, keysOf: keysOfOwner });
       assert.equal(informer.hasSynced(), false);

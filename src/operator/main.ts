@@ -1,0 +1,88 @@
+// The operator's entry point: `node src/operator/main.ts [flags]` (see --help).
+// Owns the process: configuration, exit codes and signals. Exit codes: 0 after a clean stop or
+// --help, 1 when start-up fails or leadership is lost, 2 on invalid configuration.
+import { hostname } from 'node:os';
+import { ConfigError, loadConfig, type OperatorConfig } from './config.ts';
+import { loadKubeConfig } from './kube-client.ts';
+import { createLogger, type Logger } from './logging.ts';
+import { startOperator, StartupError, type RunningOperator } from './operator.ts';
+
+/** A stop that hangs (an API call that never returns) must not keep a terminating pod alive. */
+const SHUTDOWN_TIMEOUT_MS = 10_000;
+
+async function main(): Promise<void> {
+  let config: OperatorConfig;
+  try {
+    const result = loadConfig({ argv: process.argv.slice(2), env: process.env, hostname: hostname(), pid: process.pid });
+    if (result.kind === 'help') {
+      process.stdout.write(result.text);
+      return;
+    }
+    config = result.config;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(2);
+  }
+
+  const logger = createLogger({ level: config.logLevel });
+  process.on('uncaughtException', (error) => exitAfterFatal(logger, error, 'Crashed on an uncaught exception'));
+  process.on('unhandledRejection', (error) => exitAfterFatal(logger, error, 'Crashed on an unhandled rejection'));
+
+  logger.info(
+    {
+      namespaces: config.namespaces,
+      leaderElection: config.leaderElection.enabled ? config.leaderElection : false,
+      concurrency: config.concurrency,
+      resyncPeriodMs: config.resyncPeriodMs,
+      fieldManager: config.fieldManager,
+      skipMonitoring: config.skipMonitoring,
+    },
+    'Starting operator',
+  );
+
+  let operator: RunningOperator;
+  try {
+    operator = await startOperator({ config, logger, kubeConfig: loadKubeConfig(config.kubeconfig) });
+  } catch (error) {
+    // A StartupError's message is the whole story (what to install); anything else keeps its stack.
+    if (error instanceof StartupError) logger.fatal(error.message);
+    else logger.fatal({ err: error }, 'Failed to start');
+    process.exit(1);
+  }
+
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      logger.warn({ signal }, 'Stopped at once on a second signal');
+      process.exit(1);
+    }
+    signalled = true;
+    logger.info({ signal }, 'Received signal, stopping');
+    const timeout = setTimeout(() => {
+      logger.error({ timeoutMs: SHUTDOWN_TIMEOUT_MS }, 'Failed to stop in time');
+      process.exit(1);
+    }, SHUTDOWN_TIMEOUT_MS);
+    timeout.unref();
+    operator.stop().then(
+      () => process.exit(0),
+      (error: unknown) => exitAfterFatal(logger, error, 'Failed to stop cleanly'),
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  const code = await operator.ended;
+  // Leadership lost: exit without a graceful stop (nothing may run alongside the new leader).
+  if (code !== 0) {
+    logger.error({ code }, 'Exited after losing leadership');
+    process.exit(code);
+  }
+}
+
+function exitAfterFatal(logger: Logger, error: unknown, message: string): never {
+  logger.fatal({ err: error }, message);
+  process.exit(1);
+}
+
+await main();

@@ -1,0 +1,246 @@
+// The running operator: every module of src/operator wired together in the start-up order of
+// docs/operator-design.md. main.ts owns the process (flags, signals, exit codes); this file owns the
+// controller, so that anything embedding the operator gets the same start and the same shutdown.
+import type { AddressInfo } from 'node:net';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { smsExperimentSchema, type SmsExperiment } from '../crd/schema.ts';
+import { createApplier } from './apply.ts';
+import { systemClock, type CancelTimer, type Clock } from './clock.ts';
+import type { OperatorConfig } from './config.ts';
+import { withRequestCounting } from './counting-client.ts';
+import { createEventRecorder, DEFAULT_REPORTING_CONTROLLER } from './events.ts';
+import { createHealthServer } from './health-server.ts';
+import {
+  clientNodeInformerFactory,
+  InformerSet,
+  keysOfExperiment,
+  keysOfOwner,
+  ResourceInformer,
+  startPeriodicResync,
+  type InformerFactory,
+} from './informers.ts';
+import { createKubeClient, type KubeClient } from './kube-client.ts';
+import { LeaderElector } from './leader-election.ts';
+import type { Logger } from './logging.ts';
+import { createMetrics } from './metrics.ts';
+import { EXPERIMENT_LABEL, experimentKey, liveObjectSchema, type LiveObject } from './objects.ts';
+import { describeMissingCrds, findMissingCrds } from './preflight.ts';
+import { createReconciler } from './reconciler.ts';
+import { render } from './render/index.ts';
+import { NAMESPACE, ownedResourceTypes, SMS_EXPERIMENT } from './resources.ts';
+import { WorkQueue } from './work-queue.ts';
+
+/** Start-up failed for a reason a person must fix (missing CRDs, unreachable API server). */
+export class StartupError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StartupError';
+  }
+}
+
+export interface RunningOperator {
+  /** Where /metrics, /healthz and /readyz are served. */
+  readonly address: AddressInfo;
+  /**
+   * Resolves with an exit code when the operator ends by itself: leadership lost (1). The process
+   * should exit at once, without stop(): another replica already leads.
+   */
+  readonly ended: Promise<number>;
+  /** Graceful shutdown: running reconciles finish, the Lease is released, watches and server close. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  config: OperatorConfig;
+  logger: Logger;
+  kubeConfig: KubeConfig;
+  clock?: Clock;
+  /** Replaceable in tests; client-node's ListWatch by default. */
+  makeInformer?: InformerFactory;
+}
+
+const SYNC_POLL_MS = 100;
+
+export async function startOperator({ config, logger, kubeConfig, clock = systemClock, makeInformer }: StartOptions): Promise<RunningOperator> {
+  const metrics = createMetrics();
+  const client: KubeClient = withRequestCounting(createKubeClient(kubeConfig), (verb, resource, code) => metrics.countApiRequest(verb, resource, code));
+
+  const monitoring = await checkCrds(client, config, logger);
+  const ownedTypes = ownedResourceTypes({ monitoring });
+
+  // Keys arriving before the workers run are dropped: starting workers enqueues every experiment.
+  let queue: WorkQueue | undefined;
+  const enqueue = (key: string) => queue?.add(key);
+  const informerFactory = makeInformer ?? clientNodeInformerFactory(kubeConfig);
+  const watchedNamespaces = config.namespaces === 'all' ? [undefined] : config.namespaces;
+  const common = {
+    client,
+    makeInformer: informerFactory,
+    logger,
+    clock,
+    enqueue,
+    onRestart: (kind: string) => metrics.informerRestarted(kind),
+    // Keys that backed off while the API server was away run now, not at their next retry.
+    onRecovered: () => enqueueAll(),
+  };
+
+  const experiments = new InformerSet<SmsExperiment>(
+    watchedNamespaces.map(
+      (namespace) => new ResourceInformer<SmsExperiment>({ ...common, type: SMS_EXPERIMENT, namespace, schema: smsExperimentSchema, keysOf: keysOfExperiment }),
+    ),
+  );
+  const experimentKeys = (namespace?: string): string[] => {
+    const keys: string[] = [];
+    for (const informer of experiments.informers) {
+      for (const entry of informer.entries()) {
+        if (namespace === undefined || entry.metadata.namespace === namespace) keys.push(experimentKey(entry.metadata));
+      }
+    }
+    return keys;
+  };
+  const enqueueAll = () => {
+    for (const key of experimentKeys()) enqueue(key);
+  };
+
+  // Label-selected: only objects an experiment owns are cached. A foreign object with a desired name
+  // is still caught, because the applier GETs on a cache miss before creating.
+  const owned = new InformerSet<LiveObject>(
+    ownedTypes.flatMap((type) =>
+      watchedNamespaces.map(
+        (namespace) =>
+          new ResourceInformer<LiveObject>({ ...common, type, namespace, labelSelector: EXPERIMENT_LABEL, schema: liveObjectSchema, keysOf: keysOfOwner }),
+      ),
+    ),
+  );
+  // A label change on a namespace (Istio injection) re-evaluates every experiment in it at once.
+  const namespaces = new ResourceInformer<LiveObject>({
+    ...common,
+    type: NAMESPACE,
+    namespace: undefined,
+    schema: liveObjectSchema,
+    keysOf: (object) => experimentKeys(object.metadata.name),
+  });
+  const allInformers = new InformerSet<unknown>([...experiments.informers, ...owned.informers, namespaces]);
+
+  const server = createHealthServer({
+    registry: metrics.registry,
+    logger,
+    readiness: () => ({ ready: allInformers.hasSynced(), waitingFor: allInformers.unsynced() }),
+  });
+  const address = await server.listen(config.metrics.port, config.metrics.bindAddress);
+  logger.info({ address: address.address, port: address.port }, 'Serving metrics and probes');
+
+  // Every replica watches, so a standby takes over with warm caches.
+  allInformers.start();
+
+  const recorder = createEventRecorder({
+    client,
+    reportingController: DEFAULT_REPORTING_CONTROLLER,
+    reportingInstance: config.leaderElection.identity.slice(0, 128),
+    logger,
+    clock,
+  });
+  const applier = createApplier({ client, cache: owned, fieldManager: config.fieldManager });
+  const reconcile = createReconciler({
+    experiments: { lookup: (namespace, name) => experiments.lookup(SMS_EXPERIMENT, namespace, name) },
+    liveObjects: owned,
+    namespaceLabels: (namespace) => {
+      const entry = namespaces.lookup('', namespace);
+      return entry ? (entry.metadata.labels ?? {}) : undefined;
+    },
+    applier,
+    recorder,
+    metrics,
+    clock,
+    logger,
+    render,
+    monitoring,
+    ownedTypes,
+    onDeleted: (key) => queue?.forget(key),
+  });
+
+  let stopping = false;
+  let stopResync: CancelTimer = () => undefined;
+  let resolveEnded: (code: number) => void = () => undefined;
+  const ended = new Promise<number>((resolve) => (resolveEnded = resolve));
+
+  const startWorkers = async () => {
+    while (!allInformers.hasSynced()) {
+      if (stopping) return;
+      await new Promise((resolve) => clock.setTimeout(() => resolve(undefined), SYNC_POLL_MS));
+    }
+    if (stopping || queue) return;
+    const workQueue = new WorkQueue({
+      process: reconcile,
+      concurrency: config.concurrency,
+      clock,
+      // The reconciler already logged the failure where it happened, with the experiment's key.
+      onFailure: (key, error, retryInMs) => logger.debug({ key, err: error, retryInMs }, 'Scheduled retry'),
+    });
+    queue = workQueue;
+    metrics.trackQueueDepth(() => workQueue.depth);
+    const keys = experimentKeys();
+    logger.info({ experiments: keys.length, concurrency: config.concurrency }, 'Started workers');
+    for (const key of keys) workQueue.add(key);
+    stopResync = startPeriodicResync({ periodMs: config.resyncPeriodMs, keys: () => experimentKeys(), enqueue, clock });
+  };
+
+  const { leaderElection } = config;
+  const elector = leaderElection.enabled
+    ? new LeaderElector({
+        client,
+        namespace: leaderElection.leaseNamespace,
+        name: leaderElection.leaseName,
+        identity: leaderElection.identity,
+        leaseDurationMs: leaderElection.leaseDurationMs,
+        renewIntervalMs: leaderElection.renewIntervalMs,
+        logger,
+        clock,
+        onStartedLeading: () => void startWorkers(),
+        onStoppedLeading: () => {
+          // Another replica may already reconcile: stop at once, a restart re-joins as a candidate.
+          stopping = true;
+          resolveEnded(1);
+        },
+      })
+    : undefined;
+  if (elector) elector.start();
+  else void startWorkers();
+
+  let stopped: Promise<void> | undefined;
+  const shutdown = async () => {
+    stopping = true;
+    stopResync();
+    await queue?.shutdown();
+    await recorder.flush();
+    await elector?.stop();
+    await allInformers.stop();
+    await server.close();
+    logger.info('Stopped operator');
+    resolveEnded(0);
+  };
+
+  return {
+    address,
+    ended,
+    stop: () => (stopped ??= shutdown()),
+  };
+}
+
+/** Fails fast with the CRD names to install; returns whether monitoring objects are rendered. */
+async function checkCrds(client: KubeClient, config: OperatorConfig, logger: Logger): Promise<boolean> {
+  let missing;
+  try {
+    missing = await findMissingCrds(client);
+  } catch (error) {
+    throw new StartupError(`Cannot start: failed to read the CRDs from the API server: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
+  }
+  const problem = describeMissingCrds(missing, { skipMonitoring: config.skipMonitoring });
+  if (problem !== undefined) throw new StartupError(problem);
+  if (config.skipMonitoring) {
+    logger.warn({ missingCrds: missing.monitoring }, 'Skipped monitoring objects for every experiment (--skip-monitoring)');
+  }
+  return !config.skipMonitoring;
+}
