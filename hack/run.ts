@@ -34,9 +34,13 @@ async function main(): Promise<void> {
     const { operator, controlPlane } = running;
     if (operator && operator.exitCode === null) {
       const exited = new Promise((resolve) => operator.once('exit', resolve));
-      operator.kill('SIGTERM');
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
-      operator.kill('SIGKILL');
+      const within = (ms: number) => Promise.race([exited.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms))]);
+      // A terminal's Ctrl-C reaches the operator too (same process group): give it time to stop
+      // gracefully on that signal alone, since a second signal makes it stop at once.
+      if (why !== 'Received SIGINT' || !(await within(5_000))) {
+        operator.kill('SIGTERM');
+        if (!(await within(10_000))) operator.kill('SIGKILL');
+      }
     }
     await controlPlane?.stop();
     say('Stopped');
