@@ -194,7 +194,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${pki.serviceAccountPublicKey}`,
       `--service-account-signing-key-file=${pki.serviceAccountKey}`,
-      '--authorization-mode=RBAC', '--service-cluster-ip-range=10.0.0.0/24', '--allow-privileged=true',
+      '--authorization-mode=RBAC', '--service-cluster-ip-range=10.96.0.0/12', '--allow-privileged=true',
       '--disable-admission-plugins=ServiceAccount', '--endpoint-reconciler-type=none',
     ];
     let apiServer: ManagedProcess | undefined;

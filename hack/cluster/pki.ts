@@ -59,7 +59,7 @@ export async function createPki(dir: string): Promise<Pki> {
     signedCertificate(dir, 'apiserver', '/CN=kube-apiserver',
       'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n' +
       'extendedKeyUsage=serverAuth\n' +
-      'subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,' +
+      'subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,' +
       'DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n', ca),
     signedCertificate(dir, 'admin', '/O=system:masters/CN=sms-experiment-admin',
       'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n' +
