@@ -19,7 +19,17 @@ npm run --silent lint
 npm run --silent typecheck
 phase "Tests"
 export SMSX_TIMINGS_FILE="$(mktemp)"
-npx c8 mocha "$@"
+mocha_log="$(mktemp)"
+set +e
+npx c8 mocha "$@" 2>&1 | tee "$mocha_log"
+tests_status=${PIPESTATUS[0]}
+set -e
+count() { sed 's/\x1b\[[0-9;]*m//g' "$mocha_log" | grep -oE "^ *[0-9]+ $1" | tail -n1 | grep -oE '[0-9]+' || echo 0; }
 if [[ -s "$SMSX_TIMINGS_FILE" ]]; then
   phase_report+="$(printf '  %-28s %8ss' "(control-plane start)" "$(cat "$SMSX_TIMINGS_FILE")")"$'\n'
 fi
+print_phase_report
+trap - EXIT
+# The summary, last, in the plain form any CI reads whatever the test runner.
+echo "Tests: $(count passing) passed, $(count failing) failed, $(count pending) skipped"
+exit "$tests_status"
