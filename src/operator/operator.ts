@@ -108,7 +108,15 @@ export async function startOperator({ config, logger, kubeConfig, clock = system
     ownedTypes.flatMap((type) =>
       watchedNamespaces.map(
         (namespace) =>
-          new ResourceInformer<LiveObject>({ ...common, type, namespace, labelSelector: EXPERIMENT_LABEL, schema: liveObjectSchema, keysOf: keysOfOwner }),
+          new ResourceInformer<LiveObject>({
+            ...common,
+            type,
+            namespace,
+            labelSelector: EXPERIMENT_LABEL,
+            schema: liveObjectSchema,
+            cacheReceivedObjects: true,
+            keysOf: keysOfOwner,
+          }),
       ),
     ),
   );

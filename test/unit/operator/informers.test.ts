@@ -171,6 +171,19 @@ describe('informers', () => {
       assert.equal(informer.list('ns').length, 1);
     });
 
+    it('caches the received object itself with cacheReceivedObjects, and a parsed copy without', async () => {
+      for (const cacheReceivedObjects of [true, false]) {
+        const { informer, listWatch } = setup({ schema: liveObjectSchema, keysOf: keysOfOwner, cacheReceivedObjects });
+        informer.start();
+        await flushPromises();
+        const received = ownedDeployment('shared', 'exp');
+        listWatch().emit('add', received);
+        const cached = informer.get('ns', 'shared');
+        assert.deepEqual(cached, received);
+        assert.equal(cached === received, cacheReceivedObjects, `cacheReceivedObjects: ${cacheReceivedObjects}`);
+      }
+    });
+
     it('keeps an object that fails its schema as invalid, still enqueuing its key', async () => {
       const { informer, enqueued, listWatch } = setup<SmsExperiment>({
         type: SMS_EXPERIMENT,
