@@ -3,7 +3,7 @@
 // of a full resync with nothing changed (which must be 0).
 // Usage: node bench/scale.ts [experiments]   (figures are reported, never asserted)
 import { stringify } from 'yaml';
-import { startBenchCluster, startOperator, sumMetric } from './support.ts';
+import { peakRssMiB, startBenchCluster, startOperator, sumSamples } from './support.ts';
 
 const COUNT = Number(process.argv[2] ?? 500);
 const NAMESPACE = 'bench-scale';
@@ -14,12 +14,12 @@ const cluster = await startBenchCluster();
 try {
   await cluster.kubectl(['create', 'namespace', NAMESPACE]);
   const operator = await startOperator(cluster, NAMESPACE, ['--resync-period', `${RESYNC_SECONDS}s`, '--concurrency', '8']);
-  const requests = async () => sumMetric(await operator.metrics(), 'smsx_operator_api_requests_total');
+  const requests = () => operator.metric('smsx_operator_api_requests_total');
   const writes = async () => {
-    const values = await operator.metrics();
-    return WRITE_VERBS.reduce((sum, verb) => sum + sumMetric(values, 'smsx_operator_api_requests_total', { verb }), 0);
+    const text = await operator.metricsText();
+    return WRITE_VERBS.reduce((sum, verb) => sum + sumSamples(text, 'smsx_operator_api_requests_total', { verb }), 0);
   };
-  const reconciles = async () => sumMetric(await operator.metrics(), 'smsx_operator_reconcile_total');
+  const reconciles = () => operator.metric('smsx_operator_reconcile_total');
 
   const manifest = Array.from({ length: COUNT }, (_, i) => stringify({
     apiVersion: 'experiments.sms-app.io/v1alpha1',
@@ -65,7 +65,7 @@ try {
 
   console.log(`\n${COUNT} experiments created at once (half canary, half shadow):`);
   console.log(`  time until all Ready        ${((allReadyAt - startedAt) / 1000).toFixed(1)} s`);
-  console.log(`  operator peak RSS           ${(await operator.peakRssMiB()).toFixed(0)} MiB`);
+  console.log(`  operator peak RSS           ${(await peakRssMiB(operator.pid)).toFixed(0)} MiB`);
   console.log(`  API requests per experiment ${(requestsToReady / COUNT).toFixed(1)} (operator's own requests until all Ready)`);
   console.log(`  full resync, nothing changed: ${resyncReconciles} reconciles, ${resyncWrites} writes (must be 0)`);
   await operator.stop();

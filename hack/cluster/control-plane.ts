@@ -57,18 +57,18 @@ export async function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function waitFor(what: string, probe: () => Promise<boolean>, process: ManagedProcess | undefined, timeoutMs: number): Promise<void> {
+async function waitFor(what: string, probe: () => Promise<boolean>, owner: ManagedProcess | undefined, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let exited: number | string | undefined;
-  void process?.exited.then((code) => (exited = code));
+  void owner?.exited.then((code) => (exited = code));
   while (Date.now() < deadline) {
     if (exited !== undefined) {
-      throw new Error(`${what}: ${process?.name} exited with ${exited}; last log lines:\n${await tail(process?.logFile)}`);
+      throw new Error(`${what}: ${owner?.name} exited with ${exited}; last log lines:\n${await tail(owner?.logFile)}`);
     }
     if (await probe().catch(() => false)) return;
     await sleep(100);
   }
-  throw new Error(`${what}: not ready after ${timeoutMs} ms; last log lines:\n${await tail(process?.logFile)}`);
+  throw new Error(`${what}: not ready after ${timeoutMs} ms; last log lines:\n${await tail(owner?.logFile)}`);
 }
 
 async function tail(file: string | undefined, lines = 20): Promise<string> {
@@ -88,8 +88,19 @@ function httpOk(url: string): Promise<boolean> {
   });
 }
 
-async function httpsOk(url: string, pki: Pki): Promise<boolean> {
-  const [ca, cert, key] = await Promise.all([pki.caCert, pki.adminCert, pki.adminKey].map((f) => readFile(f)));
+/** The admin's client credentials, read once: the readiness probe and the kubeconfig both use them. */
+interface AdminCredentials {
+  ca: Buffer;
+  cert: Buffer;
+  key: Buffer;
+}
+
+async function readAdminCredentials(pki: Pki): Promise<AdminCredentials> {
+  const [ca, cert, key] = await Promise.all([readFile(pki.caCert), readFile(pki.adminCert), readFile(pki.adminKey)]);
+  return { ca, cert, key };
+}
+
+function httpsOk(url: string, { ca, cert, key }: AdminCredentials): Promise<boolean> {
   return new Promise((resolve) => {
     const req = request(url, { ca, cert, key, timeout: 1000 }, (res) => {
       res.resume();
@@ -100,13 +111,12 @@ async function httpsOk(url: string, pki: Pki): Promise<boolean> {
   });
 }
 
-async function writeKubeconfig(file: string, server: string, pki: Pki): Promise<void> {
-  const b64 = async (f: string) => (await readFile(f)).toString('base64');
+async function writeKubeconfig(file: string, server: string, admin: AdminCredentials): Promise<void> {
   const config = {
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'sms-experiment-local', cluster: { server, 'certificate-authority-data': await b64(pki.caCert) } }],
-    users: [{ name: 'admin', user: { 'client-certificate-data': await b64(pki.adminCert), 'client-key-data': await b64(pki.adminKey) } }],
+    clusters: [{ name: 'sms-experiment-local', cluster: { server, 'certificate-authority-data': admin.ca.toString('base64') } }],
+    users: [{ name: 'admin', user: { 'client-certificate-data': admin.cert.toString('base64'), 'client-key-data': admin.key.toString('base64') } }],
     contexts: [{ name: 'sms-experiment-local', context: { cluster: 'sms-experiment-local', user: 'admin', namespace: 'default' } }],
     'current-context': 'sms-experiment-local',
     preferences: {},
@@ -167,6 +177,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
 
   try {
     const pki = await createPki(runDir);
+    const admin = await readAdminCredentials(pki);
     const [etcdClientPort, etcdPeerPort, apiPort, kwokPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
     mark('Created certificates');
 
@@ -203,10 +214,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     const startApiServer = async () => {
       apiServer = startProcess({ name: 'kube-apiserver', command: toolchain.kubeApiserver, runDir, args: apiServerArgs });
       processes.splice(1, 0, apiServer);
-      await waitFor('kube-apiserver', () => httpsOk(`${apiServerUrl}/readyz`, pki), apiServer, 60_000);
+      await waitFor('kube-apiserver', () => httpsOk(`${apiServerUrl}/readyz`, admin), apiServer, 60_000);
     };
     await startApiServer();
-    await writeKubeconfig(kubeconfigPath, apiServerUrl, pki);
+    await writeKubeconfig(kubeconfigPath, apiServerUrl, admin);
     mark('Started kube-apiserver');
 
     const kubectl = (args: string[]) =>

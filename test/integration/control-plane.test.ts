@@ -3,11 +3,12 @@
 // schemas and tools judge what we give them.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { AppsV1Api, CoreV1Api, KubernetesObjectApi, type V1Pod } from '@kubernetes/client-node';
+import { cacheDir } from '../../hack/cluster/toolchain.ts';
 import { useCluster, type TestCluster } from '../support/cluster.ts';
 import { eventually } from '../support/eventually.ts';
 
@@ -146,19 +147,19 @@ describe('local control plane CLI', function () {
       console.log('    (runs only with the local control plane; SMSX_TEST_KUBECONFIG is set)');
       this.skip();
     }
-    const cacheDir = await mkdtemp(path.join(tmpdir(), 'sms-experiment-cli-'));
-    const toolchainFile = path.join(process.env.SMSX_CACHE_DIR ?? path.join(process.env.HOME ?? '', '.cache', 'sms-experiment'), 'cluster', 'toolchain.json');
-    await execFileAsync('mkdir', ['-p', path.join(cacheDir, 'cluster')]);
-    await writeFile(path.join(cacheDir, 'cluster', 'toolchain.json'), await readFile(toolchainFile));
+    // A cache of its own (with the built toolchain's manifest), so the CLI's state files are the test's.
+    const isolatedCache = await mkdtemp(path.join(tmpdir(), 'sms-experiment-cli-'));
+    await mkdir(path.join(isolatedCache, 'cluster'));
+    await writeFile(path.join(isolatedCache, 'cluster', 'toolchain.json'), await readFile(path.join(cacheDir(), 'cluster', 'toolchain.json')));
     const cli = spawn(process.execPath, ['hack/cluster/cli.ts', 'run', '--name', 'sigint'], {
-      env: { ...process.env, SMSX_CACHE_DIR: cacheDir },
+      env: { ...process.env, SMSX_CACHE_DIR: isolatedCache },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
     cli.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     cli.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => cli.once('exit', (code) => resolve(code)));
-    const stateFile = path.join(cacheDir, 'clusters', 'sigint', 'state.json');
+    const stateFile = path.join(isolatedCache, 'clusters', 'sigint', 'state.json');
     const state = await eventually('the CLI reports the control plane ready', async () => {
       return JSON.parse(await readFile(stateFile, 'utf8')) as { processes: { name: string; pid: number }[] };
     }, { timeoutMs: 120_000 });
