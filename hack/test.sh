@@ -10,7 +10,7 @@ ensure_node
 phase "npm dependencies"
 ensure_npm_dependencies
 phase "Debian tools"
-ensure_debian_tools openssl:openssl promtool:prometheus
+ensure_debian_tools openssl:openssl promtool:prometheus chromium:chromium
 phase "Control-plane binaries"
 ensure_cluster_binaries
 phase "Lint and type-check"
