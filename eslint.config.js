@@ -18,4 +18,6 @@ export default tseslint.config(
     },
   },
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
+  // The app page's script runs in the browser, not in Node.
+  { files: ['src/app/public/**/*.js'], languageOptions: { globals: { document: 'readonly', fetch: 'readonly' } } },
 );
