@@ -10,13 +10,16 @@ ensure_node
 phase "npm dependencies"
 ensure_npm_dependencies
 phase "Debian tools"
-ensure_debian_tools openssl:openssl promtool:prometheus chromium:chromium
+ensure_debian_tools openssl:openssl promtool:prometheus chromium:chromium ruby:ruby ansible-playbook:ansible ansible-lint:ansible-lint
 phase "Control-plane binaries"
 ensure_cluster_binaries
 phase "Lint and type-check"
 cd "$REPO_ROOT"
 npm run --silent lint
 npm run --silent typecheck
+ensure_hadolint
+hadolint --failure-threshold style Dockerfile
+echo "hadolint: Dockerfile passes"
 phase "Tests"
 export SMSX_TIMINGS_FILE="$(mktemp)"
 mocha_log="$(mktemp)"

