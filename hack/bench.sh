@@ -1,17 +1,37 @@
 #!/usr/bin/env bash
 # Runs the benchmarks (figures are printed, never asserted). Does all of its own set-up.
-#   hack/bench.sh            both benchmarks with their default sizes
-#   hack/bench.sh latency 50 one benchmark, with a size
+#   hack/bench.sh                 every benchmark with its default size
+#   hack/bench.sh latency 50      one benchmark, with its size argument(s)
+# Operator: latency [edits], scale [experiments] (both on the local control plane).
+# Model service: model [seconds] (in process), model-http [seconds] [connections] (autocannon).
+# App: app [seconds] [connections] (autocannon against app + model, cache hits and misses).
+# Feature selection for the model: features [seeds] (cross-validation, slow).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/setup.sh"
 ensure_node
 ensure_npm_dependencies
-ensure_debian_tools openssl:openssl
-ensure_cluster_binaries
 cd "$REPO_ROOT"
-case "${1:-all}" in
-  latency) node bench/weight-latency.ts "${2:-200}" ;;
-  scale) node bench/scale.ts "${2:-500}" ;;
-  all) node bench/weight-latency.ts 200 && node bench/scale.ts 500 ;;
-  *) echo "usage: hack/bench.sh [latency|scale|all] [size]" >&2; exit 2 ;;
+operator_setup() {
+  ensure_debian_tools openssl:openssl
+  ensure_cluster_binaries
+  cd "$REPO_ROOT"
+}
+what="${1:-all}"
+shift || true
+case "$what" in
+  latency) operator_setup; node bench/weight-latency.ts "${1:-200}" ;;
+  scale) operator_setup; node bench/scale.ts "${1:-500}" ;;
+  model) node bench/model-inference.ts "$@" ;;
+  model-http) node bench/model-http.ts "$@" ;;
+  app) node bench/app-load.ts "$@" ;;
+  features) node bench/model-features.ts "$@" ;;
+  all)
+    node bench/model-inference.ts
+    node bench/model-http.ts
+    node bench/app-load.ts
+    operator_setup
+    node bench/weight-latency.ts 200
+    node bench/scale.ts 500
+    ;;
+  *) echo "usage: hack/bench.sh [latency|scale|model|model-http|app|features|all] [size...]" >&2; exit 2 ;;
 esac
