@@ -30,6 +30,8 @@ ENV NODE_ENV=production \
 WORKDIR /opt/sms-experiment
 COPY --from=dependencies /opt/sms-experiment/node_modules ./node_modules
 COPY package.json ./
+# What every entry point shares (configuration errors).
+COPY src/common ./src/common
 USER 10001:10001
 LABEL org.opencontainers.image.source="https://github.com/sms-experiment/sms-experiment" \
       org.opencontainers.image.licenses="Apache-2.0"

@@ -2,6 +2,7 @@
 // APP_SERVER_PORT, MODEL_HOST and MODEL_PORT; the Deployment sets APP_VERSION) and validated with
 // zod. Every problem names the variable that carried the value.
 import { z } from 'zod';
+import { ConfigError } from '../common/config-error.ts';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -27,15 +28,9 @@ export interface AppConfig {
   logLevel: LogLevel;
 }
 
-export class ConfigError extends Error {
-  readonly problems: readonly string[];
+export { ConfigError };
 
-  constructor(problems: readonly string[]) {
-    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
-    this.name = 'ConfigError';
-    this.problems = problems;
-  }
-}
+const invalid = (problems: readonly string[]) => new ConfigError('Invalid configuration', problems);
 
 const wholeNumber = (min: number, max: number) =>
   z.string().transform((text, ctx) => {
@@ -99,11 +94,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): A
   const raw = Object.fromEntries(VARIABLES.flatMap((name) => (env[name] === undefined || env[name] === '' ? [] : [[name, env[name]]])));
   const result = rawSchema.safeParse(raw);
   if (!result.success) {
-    throw new ConfigError(result.error.issues.map((issue) => `${String(issue.path[0] ?? 'environment')}: ${issue.message}`));
+    throw invalid(result.error.issues.map((issue) => `${String(issue.path[0] ?? 'environment')}: ${issue.message}`));
   }
   const values = result.data;
   const model = modelBaseUrl(values.MODEL_HOST, values.MODEL_PORT);
-  if ('problem' in model) throw new ConfigError([`MODEL_HOST: ${model.problem}`]);
+  if ('problem' in model) throw invalid([`MODEL_HOST: ${model.problem}`]);
   return {
     port: values.APP_SERVER_PORT,
     modelUrl: model.url,

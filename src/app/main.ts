@@ -1,20 +1,11 @@
 // Entry point: `node src/app/main.ts`. Reads the environment (config.ts), serves the page and API,
 // and stops gracefully on SIGTERM or SIGINT. A bad variable ends it at once with exit code 1.
-import { ConfigError, loadConfig, type AppConfig } from './config.ts';
+import { loadConfigOrExit } from '../common/config-error.ts';
+import { loadConfig } from './config.ts';
 import { createLogger } from './logging.ts';
 import { assembleApp, startServer } from './server.ts';
 
-function readConfig(): AppConfig {
-  try {
-    return loadConfig(process.env);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${error.message}\n`);
-    process.exit(1);
-  }
-}
-
-const config = readConfig();
+const config = loadConfigOrExit(() => loadConfig(process.env), 1);
 const logger = createLogger({ level: config.logLevel, version: config.appVersion });
 const app = assembleApp(config, { logger });
 const server = await startServer(app, { port: config.port, shutdownTimeoutMs: config.shutdownTimeoutMs, logger });

@@ -2,6 +2,7 @@
 // with zod. Every problem names its variable.
 import path from 'node:path';
 import { z } from 'zod';
+import { ConfigError } from '../common/config-error.ts';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
@@ -59,12 +60,7 @@ export interface ModelServiceConfig {
   shutdownGraceMs: number;
 }
 
-export class ConfigError extends Error {
-  constructor(problems: readonly string[]) {
-    super(`Invalid model service configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 // Empty variables count as unset: a Deployment or shell often renders an absent value as "".
 function present(env: NodeJS.ProcessEnv): Record<string, string> {
@@ -73,7 +69,7 @@ function present(env: NodeJS.ProcessEnv): Record<string, string> {
 
 export function loadConfig(env: NodeJS.ProcessEnv): ModelServiceConfig {
   const parsed = envSchema.safeParse(present(env));
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => issue.message));
+  if (!parsed.success) throw new ConfigError('Invalid model service configuration', parsed.error.issues.map((issue) => issue.message));
   const values = parsed.data;
   return {
     port: values.MODEL_PORT,

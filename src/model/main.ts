@@ -1,19 +1,10 @@
 // node src/model/main.ts — the model service. Configuration from the environment (src/model/config.ts).
-import { ConfigError, loadConfig, type ModelServiceConfig } from './config.ts';
+import { loadConfigOrExit } from '../common/config-error.ts';
+import { loadConfig } from './config.ts';
 import { createServiceLogger } from './logging.ts';
 import { startModelServer } from './server.ts';
 
-function configOrExit(): ModelServiceConfig {
-  try {
-    return loadConfig(process.env);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${error.message}\n`);
-    process.exit(1);
-  }
-}
-
-const config = configOrExit();
+const config = loadConfigOrExit(() => loadConfig(process.env), 1);
 const logger = createServiceLogger(config.logLevel);
 const service = await startModelServer(config, logger).catch((error: unknown) => {
   logger.fatal({ err: error }, 'Failed to start model service');

@@ -2,6 +2,7 @@
 // its variable), validated with zod. Every error names the flag or variable that carried the value.
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { ConfigError } from '../common/config-error.ts';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -31,15 +32,9 @@ export interface OperatorConfig {
 
 export type ConfigResult = { kind: 'config'; config: OperatorConfig } | { kind: 'help'; text: string };
 
-export class ConfigError extends Error {
-  readonly problems: readonly string[];
+export { ConfigError };
 
-  constructor(problems: readonly string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\nRun with --help for usage.`);
-    this.name = 'ConfigError';
-    this.problems = problems;
-  }
-}
+const invalid = (problems: readonly string[]) => new ConfigError('Invalid configuration', problems, 'Run with --help for usage.');
 
 interface OptionSpec {
   flag: string;
@@ -273,7 +268,7 @@ export function loadConfig({ argv, env, hostname, pid }: ConfigEnvironment): Con
 
   const result = rawSchema.safeParse(raw);
   if (!result.success) {
-    throw new ConfigError(
+    throw invalid(
       result.error.issues.map((issue) => {
         const name = issue.path[0] as OptionName | undefined;
         const source = name ? (sourceOf[name] ?? `--${OPTIONS[name].flag}`) : 'configuration';
@@ -289,7 +284,7 @@ export function loadConfig({ argv, env, hostname, pid }: ConfigEnvironment): Con
       `${sourceOf.leaseDuration ?? '--lease-duration'}: must be at least twice the renew interval, so a leader can miss one renewal without losing the lease`,
     );
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0) throw invalid(problems);
 
   return {
     kind: 'config',
@@ -321,7 +316,7 @@ function parseCommandLine(argv: readonly string[]): { help: boolean; values: Rec
     const { values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false, allowNegative: true });
     return { help: values.help === true, values };
   } catch (error) {
-    throw new ConfigError([error instanceof Error ? error.message : String(error)]);
+    throw invalid([error instanceof Error ? error.message : String(error)]);
   }
 }
 

@@ -2,7 +2,8 @@
 // Owns the process: configuration, exit codes and signals. Exit codes: 0 after a clean stop or
 // --help, 1 when start-up fails or leadership is lost, 2 on invalid configuration.
 import { hostname } from 'node:os';
-import { ConfigError, loadConfig, type OperatorConfig } from './config.ts';
+import { loadConfigOrExit } from '../common/config-error.ts';
+import { loadConfig } from './config.ts';
 import { loadKubeConfig } from './kube-client.ts';
 import { createLogger, type Logger } from './logging.ts';
 import { startOperator, StartupError, type RunningOperator } from './operator.ts';
@@ -11,19 +12,12 @@ import { startOperator, StartupError, type RunningOperator } from './operator.ts
 const SHUTDOWN_TIMEOUT_MS = 10_000;
 
 async function main(): Promise<void> {
-  let config: OperatorConfig;
-  try {
-    const result = loadConfig({ argv: process.argv.slice(2), env: process.env, hostname: hostname(), pid: process.pid });
-    if (result.kind === 'help') {
-      process.stdout.write(result.text);
-      return;
-    }
-    config = result.config;
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${error.message}\n`);
-    process.exit(2);
+  const result = loadConfigOrExit(() => loadConfig({ argv: process.argv.slice(2), env: process.env, hostname: hostname(), pid: process.pid }), 2);
+  if (result.kind === 'help') {
+    process.stdout.write(result.text);
+    return;
   }
+  const config = result.config;
 
   const logger = createLogger({ level: config.logLevel });
   process.on('uncaughtException', (error) => exitAfterFatal(logger, error, 'Crashed on an uncaught exception'));
