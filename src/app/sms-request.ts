@@ -1,9 +1,10 @@
 // The body of POST /sms, checked the way the model service checks its own: a JSON object with a
 // non-empty string "sms" and an optional "guess". Every refusal names the problem.
 import { z } from 'zod';
+import { isJsonMediaType, SMS_BODY_LIMIT_BYTES } from '../common/sms-input.ts';
 
-/** Same limit as the model service, so whatever the app accepts the model accepts too. */
-export const MAX_BODY_BYTES = 10 * 1024;
+/** The model service's limit too, so whatever the app accepts the model accepts. */
+export const MAX_BODY_BYTES = SMS_BODY_LIMIT_BYTES;
 
 export const smsRequestSchema = z.strictObject(
   {
@@ -20,8 +21,7 @@ export type ParsedSmsRequest = { ok: true; request: SmsRequest } | { ok: false; 
 
 /** What is wrong with the request's Content-Type (answered with 415), or undefined when it is JSON. */
 export function contentTypeProblem(contentType: string | undefined): string | undefined {
-  const mediaType = contentType?.split(';', 1)[0]?.trim().toLowerCase();
-  if (mediaType === 'application/json') return undefined;
+  if (isJsonMediaType(contentType)) return undefined;
   return `Content-Type must be application/json (${contentType === undefined ? 'none was given' : `got "${contentType}"`})`;
 }
 

@@ -3,12 +3,13 @@
 import { Hono, type Context } from 'hono';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { isJsonMediaType, SMS_BODY_LIMIT_BYTES } from '../common/sms-input.ts';
 import { describeUnready, type ModelState } from './model-state.ts';
 import { readBodyWithin, requestHeader, type NodeEnv } from './request-body.ts';
 import type { ModelMetrics } from './service-metrics.ts';
 import { trafficSource } from './shadow.ts';
 
-export const MAX_BODY_BYTES = 10 * 1024;
+export const MAX_BODY_BYTES = SMS_BODY_LIMIT_BYTES;
 
 export interface ModelAppOptions {
   state: () => ModelState;
@@ -71,7 +72,7 @@ export function createModelApp({ state, metrics, shadowMode, logger, draining = 
     const done = metrics.trackInflight(metadata.modelVersion);
     try {
       const type = requestHeader(c, 'content-type');
-      if (type?.split(';')[0]?.trim().toLowerCase() !== 'application/json') {
+      if (!isJsonMediaType(type)) {
         return errorResponse(c, 415, `Content-Type must be application/json, got ${type === undefined ? 'none' : JSON.stringify(type)}`);
       }
       const text = await readBodyWithin(c, MAX_BODY_BYTES);
