@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { METADATA_FILE, MODEL_FILE } from '../../src/model/artifact.ts';
+import { eventually } from '../support/eventually.ts';
 import { startModelService, trainedModelsDir, type RunningModelService } from '../support/model-service.ts';
 import { sumSamples } from '../support/operator.ts';
 
@@ -152,10 +153,11 @@ describe('model service process', function () {
       await cp(path.join(modelsDir, 'v1'), artifact, { recursive: true });
       await damage(artifact);
       const service = await start({ version: 'v1', env: { MODEL_PATH: artifact }, waitFor: 'live' });
-      await sleep(1500);
-      const readiness = await fetch(`${service.url}/readyz`);
-      assert.equal(readiness.status, 503);
-      assert.match(((await readiness.json()) as { reason: string }).reason, expected);
+      await eventually('the load failure to show in /readyz', async () => {
+        const readiness = await fetch(`${service.url}/readyz`);
+        assert.equal(readiness.status, 503);
+        assert.match(((await readiness.json()) as { reason: string }).reason, expected);
+      }, { timeoutMs: 10_000 });
       const answer = await predict(service.url, HAM);
       assert.equal(answer.status, 503);
       assert.match(String(answer.body.error), /^model failed to load: /);
@@ -170,9 +172,11 @@ describe('model service process', function () {
     const models = path.join(scratch, 'late');
     await mkdir(models, { recursive: true });
     const service = await start({ version: 'v2', modelsDir: models, waitFor: 'live', env: { MODEL_RETRY_SECONDS: '0.5' } });
-    const waiting = await fetch(`${service.url}/readyz`);
-    assert.equal(waiting.status, 503);
-    assert.match(((await waiting.json()) as { reason: string }).reason, /late\/v2 does not exist and MODEL_URL is not set/);
+    await eventually('the missing artifact to show in /readyz', async () => {
+      const waiting = await fetch(`${service.url}/readyz`);
+      assert.equal(waiting.status, 503);
+      assert.match(((await waiting.json()) as { reason: string }).reason, /late\/v2 does not exist and MODEL_URL is not set/);
+    }, { timeoutMs: 10_000 });
     await cp(path.join(modelsDir, 'v2'), path.join(models, 'v2.partial'), { recursive: true });
     await rename(path.join(models, 'v2.partial'), path.join(models, 'v2'));
     const deadline = Date.now() + 15_000;
@@ -206,9 +210,12 @@ describe('model service process', function () {
       assert.deepEqual(requested.sort(), ['/models/v2/metadata.json', '/models/v2/model.json']);
 
       const absent = await start({ version: 'v9', modelsDir: path.join(scratch, 'empty'), env: { MODEL_URL: base }, waitFor: 'live' });
-      const readiness = await fetch(`${absent.url}/readyz`);
-      assert.equal(readiness.status, 503);
-      assert.match(((await readiness.json()) as { reason: string }).reason, /\/models\/v9\/metadata\.json answered 404 Not Found/);
+      // Live is not loaded: the fetch may still be on its way ("reading ..."), so wait for its outcome.
+      await eventually('the failed fetch to show in /readyz', async () => {
+        const readiness = await fetch(`${absent.url}/readyz`);
+        assert.equal(readiness.status, 503);
+        assert.match(((await readiness.json()) as { reason: string }).reason, /\/models\/v9\/metadata\.json answered 404 Not Found/);
+      }, { timeoutMs: 10_000 });
     } finally {
       server.close();
     }
