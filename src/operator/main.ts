@@ -4,8 +4,8 @@
 import { hostname } from 'node:os';
 import { loadConfigOrExit } from '../common/config-error.ts';
 import { loadConfig } from './config.ts';
-import { loadKubeConfig } from './kube-client.ts';
-import { createLogger, type Logger } from './logging.ts';
+import { loadKubeConfig } from './kube/client.ts';
+import { createLogger, type Logger } from './runtime/logging.ts';
 import { startOperator, StartupError, type RunningOperator } from './operator.ts';
 
 /** A stop that hangs (an API call that never returns) must not keep a terminating pod alive. */

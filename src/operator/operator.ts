@@ -4,12 +4,12 @@
 import type { AddressInfo } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { smsExperimentSchema, type SmsExperiment } from '../crd/schema.ts';
-import { createApplier } from './apply.ts';
-import { systemClock, type CancelTimer, type Clock } from './clock.ts';
+import { createApplier } from './apply/applier.ts';
+import { systemClock, type CancelTimer, type Clock } from './runtime/clock.ts';
 import type { OperatorConfig } from './config.ts';
-import { withRequestCounting } from './counting-client.ts';
-import { createEventRecorder, DEFAULT_REPORTING_CONTROLLER } from './events.ts';
-import { createHealthServer } from './health-server.ts';
+import { withRequestCounting } from './kube/counting-client.ts';
+import { createEventRecorder, DEFAULT_REPORTING_CONTROLLER } from './runtime/events.ts';
+import { createHealthServer } from './runtime/health-server.ts';
 import {
   clientNodeInformerFactory,
   InformerSet,
@@ -18,17 +18,17 @@ import {
   ResourceInformer,
   startPeriodicResync,
   type InformerFactory,
-} from './informers.ts';
-import { createKubeClient, type KubeClient } from './kube-client.ts';
-import { LeaderElector } from './leader-election.ts';
-import type { Logger } from './logging.ts';
-import { createMetrics } from './metrics.ts';
-import { EXPERIMENT_LABEL, experimentKey, liveObjectSchema, type LiveObject } from './objects.ts';
-import { describeMissingCrds, findMissingCrds } from './preflight.ts';
-import { createReconciler } from './reconciler.ts';
+} from './runtime/informers.ts';
+import { createKubeClient, type KubeClient } from './kube/client.ts';
+import { LeaderElector } from './runtime/leader-election.ts';
+import type { Logger } from './runtime/logging.ts';
+import { createMetrics } from './runtime/metrics.ts';
+import { EXPERIMENT_LABEL, experimentKey, liveObjectSchema, type LiveObject } from './kube/objects.ts';
+import { describeMissingCrds, findMissingCrds } from './controller/preflight.ts';
+import { createReconciler } from './controller/reconciler.ts';
 import { render } from './render/index.ts';
-import { NAMESPACE, ownedResourceTypes, SMS_EXPERIMENT } from './resources.ts';
-import { WorkQueue } from './work-queue.ts';
+import { NAMESPACE, ownedResourceTypes, SMS_EXPERIMENT } from './kube/resources.ts';
+import { WorkQueue } from './runtime/work-queue.ts';
 
 /** Start-up failed for a reason a person must fix (missing CRDs, unreachable API server). */
 export class StartupError extends Error {

@@ -1,8 +1,8 @@
 // An in-memory stand-in for the KubeClient interface: records every call and stores applied objects.
 // It does not emulate server-side apply merging; tests that need a real API server are integration tests.
 import { ApiException } from '@kubernetes/client-node';
-import type { ApplyOptions, DeleteOptions, KubeClient, ListResult, ObjectLocation } from '../../../../src/operator/kube-client.ts';
-import type { ResourceType } from '../../../../src/operator/resources.ts';
+import type { ApplyOptions, DeleteOptions, KubeClient, ListResult, ObjectLocation } from '../../../../src/operator/kube/client.ts';
+import type { ResourceType } from '../../../../src/operator/kube/resources.ts';
 
 export type Call =
   | { verb: 'get'; plural: string; namespace: string; name: string }

@@ -1,4 +1,4 @@
-import type { CancelTimer, Clock } from '../../../../src/operator/clock.ts';
+import type { CancelTimer, Clock } from '../../../../src/operator/runtime/clock.ts';
 
 /**
  * A hand-driven clock for unit tests: `advance(ms)` fires due callbacks in time order,

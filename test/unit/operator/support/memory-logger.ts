@@ -1,5 +1,5 @@
-import type { Logger } from '../../../../src/operator/logging.ts';
-import { createLogger } from '../../../../src/operator/logging.ts';
+import type { Logger } from '../../../../src/operator/runtime/logging.ts';
+import { createLogger } from '../../../../src/operator/runtime/logging.ts';
 
 export type LogLine = Record<string, unknown> & { level: string; msg: string };
 

@@ -1,0 +1,263 @@
+// Writes an experiment's objects with server-side apply under one field manager, never taking over an
+// object another owner created, skipping objects the cache shows already up to date, pruning owned
+// objects that are no longer desired, and applying /status.
+import type { SmsExperimentStatus } from '../../crd/schema.ts';
+import { API_VERSION, KIND } from '../../crd/schema.ts';
+import { apiStatusOf, isApiError, type KubeClient } from '../kube/client.ts';
+import { freshness, withDesiredHash } from './live-diff.ts';
+import {
+  controllerOf,
+  controllerReferenceTo,
+  describeObject,
+  EXPERIMENT_LABEL,
+  isControlledBy,
+  liveObjectSchema,
+  refOf,
+  type DesiredObject,
+  type ExperimentRef,
+  type LiveObject,
+  type ObjectRef,
+} from '../kube/objects.ts';
+import { resourceTypeOf, SMS_EXPERIMENT, typeKey, type ResourceType, type TypeRef } from '../kube/resources.ts';
+
+/** Read access to the informer caches of the owned kinds. */
+export interface LiveObjectReader {
+  get(type: TypeRef, namespace: string, name: string): LiveObject | undefined;
+  list(type: TypeRef, namespace: string): readonly LiveObject[];
+}
+
+/** The object exists but belongs to someone else; nothing was written. Reason: OwnershipConflict. */
+export class OwnershipConflictError extends Error {
+  readonly reason = 'OwnershipConflict';
+  readonly object: ObjectRef;
+  /** Field managers of the existing object, e.g. ["kubectl-client-side-apply"]. */
+  readonly managers: readonly string[];
+  /**
+   * The controller is a deleted incarnation of the same experiment (same name, other uid) whose
+   * children garbage collection has not removed yet: this resolves itself, so retry quietly.
+   */
+  readonly previousIncarnation: boolean;
+
+  constructor(object: ObjectRef, detail: string, managers: readonly string[], previousIncarnation = false) {
+    const by = managers.length > 0 ? `; managed by ${managers.join(', ')}` : '';
+    super(`${describeObject(object)} already exists and ${detail}${by}`);
+    this.name = 'OwnershipConflictError';
+    this.object = object;
+    this.managers = managers;
+    this.previousIncarnation = previousIncarnation;
+  }
+}
+
+/** The API server refused an apply or delete. Reason: ApplyFailed or PruneFailed. */
+export class ObjectWriteError extends Error {
+  readonly reason: 'ApplyFailed' | 'PruneFailed';
+  readonly object: ObjectRef;
+  /** HTTP status, when the failure came from the API server. */
+  readonly code: number | undefined;
+
+  constructor(reason: 'ApplyFailed' | 'PruneFailed', object: ObjectRef, cause: unknown) {
+    const verb = reason === 'ApplyFailed' ? 'apply' : 'delete';
+    const detail = apiStatusOf(cause)?.message ?? (cause instanceof Error ? cause.message : String(cause));
+    super(`Failed to ${verb} ${describeObject(object)}: ${detail}`, { cause });
+    this.name = 'ObjectWriteError';
+    this.reason = reason;
+    this.object = object;
+    this.code = isApiError(cause) ? cause.code : undefined;
+  }
+}
+
+export type ApplyOutcome = 'created' | 'configured' | 'unchanged';
+
+export interface ApplyReport {
+  object: ObjectRef;
+  outcome: ApplyOutcome;
+  /** Why an apply was sent (from the no-op check), for debug logs. */
+  why?: string;
+  /** Managers whose conflicting fields were taken back with force, e.g. ["kubectl-edit"]. */
+  tookOverFrom?: readonly string[];
+}
+
+export interface Applier {
+  /** Applies one object for its owner. Throws OwnershipConflictError or ObjectWriteError. */
+  applyObject(desired: DesiredObject, owner: ExperimentRef): Promise<ApplyReport>;
+  /** Applies every object (independently and concurrently); failures are collected, not thrown. */
+  applyAll(
+    desired: readonly DesiredObject[],
+    owner: ExperimentRef,
+  ): Promise<{ reports: ApplyReport[]; failures: Array<OwnershipConflictError | ObjectWriteError> }>;
+  /**
+   * Deletes the objects of `types` this experiment controls that are not in `keep`.
+   * Only run it after every desired object applied, so a mode switch never removes the old
+   * objects before the new ones exist. Throws ObjectWriteError (PruneFailed).
+   */
+  prune(owner: ExperimentRef, keep: readonly ObjectRef[], types: readonly ResourceType[]): Promise<ObjectRef[]>;
+  /** Applies /status. Resolves false if the experiment no longer exists. */
+  applyStatus(experiment: { namespace: string; name: string }, status: SmsExperimentStatus): Promise<boolean>;
+}
+
+export interface ApplierOptions {
+  client: KubeClient;
+  cache: LiveObjectReader;
+  fieldManager: string;
+}
+
+export function createApplier({ client, cache, fieldManager }: ApplierOptions): Applier {
+  async function readLive(type: ResourceType, ref: ObjectRef): Promise<LiveObject | undefined> {
+    // The cache may lag behind or (with a label-selected watch) not hold objects we never labelled.
+    // Ownership must be judged on the real object, so a miss costs one GET, on creation only.
+    const cached = cache.get(type, ref.namespace, ref.name);
+    if (cached) return cached;
+    const fetched = await client.get(type, ref);
+    return fetched === undefined ? undefined : liveObjectSchema.parse(fetched);
+  }
+
+  async function applyObject(desiredObject: DesiredObject, owner: ExperimentRef): Promise<ApplyReport> {
+    const desired = withDesiredHash(stampOwnership(desiredObject, owner));
+    const ref = refOf(desired);
+    const type = resourceTypeOf(desired);
+
+    let live: LiveObject | undefined;
+    try {
+      live = await readLive(type, ref);
+    } catch (error) {
+      throw new ObjectWriteError('ApplyFailed', ref, error);
+    }
+    if (live && !isControlledBy(live, owner.uid)) throw foreignOwnerError(ref, live, owner);
+
+    const state = live ? freshness(desired, live, fieldManager) : { upToDate: false as const, why: 'it does not exist' };
+    if (state.upToDate) return { object: ref, outcome: 'unchanged' };
+
+    const outcome: ApplyOutcome = live ? 'configured' : 'created';
+    try {
+      await client.apply(type, desired, { fieldManager, force: false });
+      return { object: ref, outcome, why: state.why };
+    } catch (error) {
+      if (!isApiError(error, 409)) throw new ObjectWriteError('ApplyFailed', ref, error);
+      const managers = conflictingManagers(error);
+      // No live object a moment ago: someone else created it in between. Never take that over.
+      if (!live) throw new OwnershipConflictError(ref, 'was just created by another writer', managers);
+      // Our object, hand-edited: the experiment is the source of truth for the fields we render.
+      try {
+        await client.apply(type, desired, { fieldManager, force: true });
+      } catch (forced) {
+        throw new ObjectWriteError('ApplyFailed', ref, forced);
+      }
+      return { object: ref, outcome, why: state.why, tookOverFrom: managers };
+    }
+  }
+
+  return {
+    applyObject,
+
+    async applyAll(desired, owner) {
+      const settled = await Promise.all(
+        desired.map((object) =>
+          applyObject(object, owner).then(
+            (report) => ({ report }),
+            (error: unknown) => ({ failure: asApplyFailure(object, error) }),
+          ),
+        ),
+      );
+      const reports: ApplyReport[] = [];
+      const failures: Array<OwnershipConflictError | ObjectWriteError> = [];
+      for (const result of settled) {
+        if ('report' in result) reports.push(result.report);
+        else failures.push(result.failure);
+      }
+      return { reports, failures };
+    },
+
+    async prune(owner, keep, types) {
+      const kept = new Set(keep.map(identity));
+      const deleted: ObjectRef[] = [];
+      for (const type of types) {
+        for (const live of cache.list(type, owner.namespace)) {
+          const ref = { ...refOf(live), apiVersion: type.apiVersion, kind: type.kind };
+          if (!isControlledBy(live, owner.uid) || kept.has(identity(ref))) continue;
+          try {
+            // The uid precondition protects an object recreated under the same name meanwhile.
+            const removed = await client.delete(type, ref, { uid: live.metadata.uid, propagationPolicy: 'Background' });
+            if (removed) deleted.push(ref);
+          } catch (error) {
+            throw new ObjectWriteError('PruneFailed', ref, error);
+          }
+        }
+      }
+      return deleted;
+    },
+
+    async applyStatus(experiment, status) {
+      const body = {
+        apiVersion: API_VERSION,
+        kind: KIND,
+        metadata: { namespace: experiment.namespace, name: experiment.name },
+        status,
+      };
+      try {
+        // Force: the operator is the only writer of this status, so a conflict can only come from
+        // a stale manager (e.g. a renamed field manager) whose fields we must take over.
+        await client.apply(SMS_EXPERIMENT, body, { fieldManager, force: true, subresource: 'status' });
+        return true;
+      } catch (error) {
+        if (isApiError(error, 404)) return false;
+        throw error;
+      }
+    },
+  };
+}
+
+/** Adds the experiment label and the controller reference, which every owned object carries. */
+export function stampOwnership(desired: DesiredObject, owner: ExperimentRef): DesiredObject {
+  const controller = controllerReferenceTo(owner);
+  const others = (desired.metadata.ownerReferences ?? []).filter((ref) => ref.uid !== owner.uid);
+  if (others.some((ref) => ref.controller === true)) {
+    throw new Error(`${describeObject(refOf(desired))} is rendered with another controller reference`);
+  }
+  return {
+    ...desired,
+    metadata: {
+      ...desired.metadata,
+      labels: { ...desired.metadata.labels, [EXPERIMENT_LABEL]: owner.name },
+      ownerReferences: [...others, controller],
+    },
+  };
+}
+
+function asApplyFailure(object: DesiredObject, error: unknown): OwnershipConflictError | ObjectWriteError {
+  if (error instanceof OwnershipConflictError || error instanceof ObjectWriteError) return error;
+  return new ObjectWriteError('ApplyFailed', refOf(object), error);
+}
+
+function foreignOwnerError(ref: ObjectRef, live: LiveObject, owner: ExperimentRef): OwnershipConflictError {
+  const controller = controllerOf(live);
+  const unique = [
+    ...new Set(
+      (live.metadata.managedFields ?? [])
+        .filter((entry) => entry.subresource !== 'status')
+        .flatMap((entry) => (entry.manager === undefined ? [] : [entry.manager])),
+    ),
+  ];
+  if (!controller) return new OwnershipConflictError(ref, `is not controlled by ${KIND} ${owner.name}`, unique);
+  const previousIncarnation = controller.kind === KIND && controller.name === owner.name;
+  const detail = previousIncarnation
+    ? `is still controlled by a deleted ${KIND} of the same name (uid ${controller.uid})`
+    : `is controlled by ${controller.kind} ${controller.name}`;
+  return new OwnershipConflictError(ref, detail, unique, previousIncarnation);
+}
+
+/** The field managers named in a 409 apply conflict ("conflict with \"kubectl-edit\" using apps/v1"). */
+export function conflictingManagers(error: unknown): string[] {
+  const status = apiStatusOf(error);
+  const texts = [status?.message, ...(status?.details?.causes ?? []).map((cause) => cause.message)];
+  const managers = new Set<string>();
+  for (const text of texts) {
+    for (const match of (text ?? '').matchAll(/conflicts? with "([^"]+)"/g)) {
+      if (match[1]) managers.add(match[1]);
+    }
+  }
+  return [...managers];
+}
+
+function identity(ref: ObjectRef): string {
+  return `${typeKey(ref)}/${ref.namespace}/${ref.name}`;
+}

@@ -1,0 +1,194 @@
+// Status conditions as pure functions of what one reconcile observed. No I/O and no clock: the caller
+// passes `now`, so the same inputs always give the same conditions and tests need no fake timers.
+import type { Condition, SmsExperimentStatus } from '../../crd/schema.ts';
+import { toKubeTime } from '../runtime/clock.ts';
+import { canonicalJson } from '../../common/json.ts';
+
+export const ConditionType = {
+  Ready: 'Ready',
+  Progressing: 'Progressing',
+  Degraded: 'Degraded',
+} as const;
+export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
+
+export const Reason = {
+  Reconciled: 'Reconciled',
+  RolloutInProgress: 'RolloutInProgress',
+  DeploymentsNotReady: 'DeploymentsNotReady',
+  ApplyFailed: 'ApplyFailed',
+  OwnershipConflict: 'OwnershipConflict',
+  PruneFailed: 'PruneFailed',
+  InvalidSpec: 'InvalidSpec',
+  SidecarInjectionDisabled: 'SidecarInjectionDisabled',
+  MonitoringCRDsMissing: 'MonitoringCRDsMissing',
+} as const;
+
+/** Why a reconcile could not bring the objects to the desired state; `reason` is CamelCase. */
+export interface ReconcileFailure {
+  reason: string;
+  message: string;
+}
+
+/** The rollout facts of one owned Deployment, as read from the informer cache. */
+export interface DeploymentReadiness {
+  name: string;
+  /** Absent from the cluster (not created yet, or just deleted). */
+  found: boolean;
+  /** spec.replicas as rendered. */
+  desiredReplicas: number;
+  generation?: number | undefined;
+  observedGeneration?: number | undefined;
+  /** status.replicas: pods of every revision. */
+  replicas?: number | undefined;
+  updatedReplicas?: number | undefined;
+  availableReplicas?: number | undefined;
+}
+
+export type SidecarInjection = 'enabled' | 'disabled' | 'unknown';
+
+/**
+ * Whether Istio injects sidecars into new pods of a namespace, from its labels: `istio-injection=enabled`,
+ * or a revision label `istio.io/rev` not overridden by `istio-injection=disabled`. Undefined labels
+ * (the namespace could not be read) give "unknown", which is not reported as a degradation.
+ */
+export function sidecarInjectionOf(namespaceLabels: Readonly<Record<string, string>> | undefined): SidecarInjection {
+  if (namespaceLabels === undefined) return 'unknown';
+  const injection = namespaceLabels['istio-injection'];
+  if (injection === 'enabled') return 'enabled';
+  if (injection !== 'disabled' && namespaceLabels['istio.io/rev'] !== undefined) return 'enabled';
+  return 'disabled';
+}
+
+export interface ConditionInputs {
+  /** metadata.generation of the experiment this pass acted on. */
+  generation: number;
+  failure?: ReconcileFailure | undefined;
+  deployments: readonly DeploymentReadiness[];
+  sidecarInjection: SidecarInjection;
+  /** The spec asks for monitoring but the operator runs without it (--skip-monitoring). */
+  monitoringSkipped: boolean;
+}
+
+/** The same judgement as `kubectl rollout status`: undefined when complete, else what it waits for. */
+export function pendingRollout(deployment: DeploymentReadiness): string | undefined {
+  const { name, desiredReplicas } = deployment;
+  if (!deployment.found) return `Deployment ${name} does not exist yet`;
+  if ((deployment.observedGeneration ?? 0) < (deployment.generation ?? 0)) {
+    return `Deployment ${name} has not observed its latest spec yet`;
+  }
+  const updated = deployment.updatedReplicas ?? 0;
+  if (updated < desiredReplicas) return `Deployment ${name} has ${updated} of ${desiredReplicas} replicas updated`;
+  const total = deployment.replicas ?? 0;
+  if (total > updated) return `Deployment ${name} has ${total - updated} old replicas pending termination`;
+  const available = deployment.availableReplicas ?? 0;
+  if (available < updated) return `Deployment ${name} has ${available} of ${updated} updated replicas available`;
+  return undefined;
+}
+
+/**
+ * Ready, Progressing and Degraded for one pass. `lastTransitionTime` is carried over from `previous`
+ * whenever a condition keeps its status, so rewriting an unchanged status changes nothing.
+ */
+export function computeConditions(
+  previous: readonly Condition[] | undefined,
+  inputs: ConditionInputs,
+  now: number,
+): Condition[] {
+  const pending = inputs.deployments.map(pendingRollout).filter((message) => message !== undefined);
+  const { failure } = inputs;
+
+  const ready: Draft = failure
+    ? { status: 'False', reason: failure.reason, message: failure.message }
+    : pending.length > 0
+      ? { status: 'False', reason: Reason.DeploymentsNotReady, message: pending.join('; ') }
+      : { status: 'True', reason: Reason.Reconciled, message: allAvailableMessage(inputs.deployments.length) };
+
+  const progressing: Draft = failure
+    ? { status: 'False', reason: failure.reason, message: failure.message }
+    : pending.length > 0
+      ? { status: 'True', reason: Reason.RolloutInProgress, message: pending.join('; ') }
+      : { status: 'False', reason: Reason.Reconciled, message: 'Rollout complete' };
+
+  const degradations: Array<{ reason: string; message: string }> = [];
+  if (failure) degradations.push(failure);
+  if (inputs.sidecarInjection === 'disabled') {
+    degradations.push({
+      reason: Reason.SidecarInjectionDisabled,
+      message:
+        'Istio sidecar injection is not enabled in this namespace, so requests cannot be routed to the model version paired with each app version',
+    });
+  }
+  if (inputs.monitoringSkipped) {
+    degradations.push({
+      reason: Reason.MonitoringCRDsMissing,
+      message:
+        'The prometheus-operator CRDs are not in use (the operator runs with --skip-monitoring), so the ServiceMonitors, PrometheusRule and dashboards were skipped',
+    });
+  }
+  const [worst] = degradations;
+  const degraded: Draft = worst
+    ? { status: 'True', reason: worst.reason, message: degradations.map((d) => d.message).join('; ') }
+    : { status: 'False', reason: Reason.Reconciled, message: 'No degradation' };
+
+  return [
+    settle(previous, ConditionType.Ready, ready, inputs.generation, now),
+    settle(previous, ConditionType.Progressing, progressing, inputs.generation, now),
+    settle(previous, ConditionType.Degraded, degraded, inputs.generation, now),
+  ];
+}
+
+type Draft = Pick<Condition, 'status' | 'reason' | 'message'>;
+
+function allAvailableMessage(count: number): string {
+  return count === 1 ? 'The deployment is available' : `All ${count} deployments are available`;
+}
+
+function settle(
+  previous: readonly Condition[] | undefined,
+  type: ConditionType,
+  draft: Draft,
+  generation: number,
+  now: number,
+): Condition {
+  const before = findCondition(previous, type);
+  const lastTransitionTime = before && before.status === draft.status ? before.lastTransitionTime : toKubeTime(now);
+  return { type, ...draft, lastTransitionTime, observedGeneration: generation };
+}
+
+export function findCondition(conditions: readonly Condition[] | undefined, type: string): Condition | undefined {
+  return conditions?.find((condition) => condition.type === type);
+}
+
+/** Conditions whose status differs between two lists: the transitions worth an Event. */
+export function conditionTransitions(
+  before: readonly Condition[] | undefined,
+  after: readonly Condition[],
+): Array<{ type: string; from: Condition['status'] | undefined; to: Condition }> {
+  return after
+    .map((to) => ({ type: to.type, from: findCondition(before, to.type)?.status, to }))
+    .filter(({ from, to }) => from !== to.status);
+}
+
+/**
+ * True when two statuses say the same thing. Lists whose order carries no meaning are compared as
+ * sets, and absent equals undefined, so a status rebuilt in another order is not a change to write.
+ */
+export function statusEqual(a: SmsExperimentStatus | undefined, b: SmsExperimentStatus | undefined): boolean {
+  return canonicalJson(normalizeStatus(a)) === canonicalJson(normalizeStatus(b));
+}
+
+function normalizeStatus(status: SmsExperimentStatus | undefined): SmsExperimentStatus {
+  if (!status) return {};
+  const byKey = <T>(items: readonly T[] | undefined, key: (item: T) => string): T[] | undefined =>
+    items && [...items].sort((x, y) => compare(key(x), key(y)));
+  return {
+    ...status,
+    conditions: byKey(status.conditions, (c) => c.type),
+    replicas: byKey(status.replicas, (r) => `${r.component}/${r.role}/${r.deployment}`),
+    ownedObjects: byKey(status.ownedObjects, (o) => `${o.kind}/${o.name}/${o.apiVersion}`),
+  };
+}
+
+function compare(x: string, y: string): number {
+  return x < y ? -1 : x > y ? 1 : 0;
+}

@@ -1,0 +1,317 @@
+// The watch layer: one informer per kind and namespace on top of client-node's ListWatch, which
+// re-lists on 410 and reconnects after a clean close but gives up after any other error. This wrapper
+// restarts it with backoff, parses every object with zod once as it arrives, keeps the parsed cache
+// the reconciler reads, and turns each event into the key of the experiment it concerns.
+import { makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
+import type { z } from 'zod';
+import { backoffDelay, systemClock, type BackoffPolicy, type CancelTimer, type Clock } from './clock.ts';
+import type { KubeClient } from '../kube/client.ts';
+import type { Logger } from './logging.ts';
+import { experimentKey, liveMetadataSchema, owningExperimentKey, type LiveObject } from '../kube/objects.ts';
+import { resourcePath, typeKey, type ResourceType, type TypeRef } from '../kube/resources.ts';
+
+export type LiveMetadata = LiveObject['metadata'];
+
+export type InformerEvent = 'add' | 'update' | 'delete';
+
+/**
+ * A cached object: parsed, or kept with the reason it failed to parse (and as received, so that a
+ * reconcile can still read, e.g., the status it last wrote).
+ */
+export type CacheEntry<T> =
+  | { valid: true; object: T; metadata: LiveMetadata }
+  | { valid: false; error: string; metadata: LiveMetadata; raw: unknown };
+
+export type InformerFactory = (
+  path: string,
+  list: () => Promise<{ items: KubernetesObject[]; metadata?: { resourceVersion?: string } }>,
+  labelSelector?: string,
+) => Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
+
+export function clientNodeInformerFactory(kubeConfig: KubeConfig): InformerFactory {
+  return (path, list, labelSelector) => makeInformer(kubeConfig, path, list, labelSelector);
+}
+
+export interface ResourceInformerOptions<T> {
+  type: ResourceType;
+  /** undefined watches every namespace (and is the only choice for a cluster-scoped type). */
+  namespace: string | undefined;
+  labelSelector?: string;
+  /** Parses each object as it arrives; a failure keeps the entry as invalid instead of dropping it. */
+  schema: z.ZodType<T>;
+  /**
+   * The schema only validates (no defaults, no transforms), so a valid object is already a T: cache
+   * the object client-node holds instead of zod's deep copy, and every object is held once, not
+   * twice. Owned kinds are most of the cache (21 objects an experiment, managedFields included).
+   */
+  cacheReceivedObjects?: boolean;
+  /**
+   * Maps an object to the experiment keys to enqueue (none, one, or several, e.g. every experiment
+   * of a Namespace whose labels changed): see keysOfExperiment and keysOfOwner.
+   */
+  keysOf: (object: { metadata: LiveMetadata }) => string | readonly string[] | undefined;
+  /** Must only enqueue: informer callbacks are synchronous and run on the watch stream. */
+  enqueue: (key: string) => void;
+  client: KubeClient;
+  makeInformer: InformerFactory;
+  logger: Logger;
+  onRestart?: (kind: string) => void;
+  /**
+   * Called when a watch works again after failures. Unchanged objects produce no events on a
+   * resumed watch, so this is the moment to re-enqueue keys that backed off during the outage.
+   */
+  onRecovered?: (kind: string) => void;
+  clock?: Clock;
+  backoff?: BackoffPolicy;
+}
+
+/** keysOf for the SmsExperiment informer: the experiment itself. */
+export const keysOfExperiment = (object: { metadata: LiveMetadata }): string => experimentKey(object.metadata);
+
+/** keysOf for owned kinds: the controlling SmsExperiment, or the experiment label. */
+export const keysOfOwner = (object: { metadata: LiveMetadata }): string | undefined => owningExperimentKey(object);
+
+// Capped low on purpose: the watch restart is what notices a recovered API server (and then
+// re-queues every experiment), so the cap bounds how long an edit made after an outage waits. A
+// retry every 5 s per watch is still a trickle for a server that refuses connections or sends 429s.
+export const DEFAULT_WATCH_BACKOFF: BackoffPolicy = { baseMs: 250, capMs: 5_000 };
+
+export class ResourceInformer<T> {
+  readonly type: ResourceType;
+  readonly namespace: string | undefined;
+  readonly #options: ResourceInformerOptions<T>;
+  readonly #clock: Clock;
+  readonly #backoff: BackoffPolicy;
+  readonly #logger: Logger;
+  readonly #entries = new Map<string, CacheEntry<T>>();
+  #informer: (Informer<KubernetesObject> & ObjectCache<KubernetesObject>) | undefined;
+  #listed = false;
+  #synced = false;
+  #stopped = true;
+  #failures = 0;
+  #failedDuringStart = false;
+  #cancelRestart: CancelTimer | undefined;
+
+  constructor(options: ResourceInformerOptions<T>) {
+    this.#options = options;
+    this.type = options.type;
+    this.namespace = options.namespace;
+    this.#clock = options.clock ?? systemClock;
+    this.#backoff = options.backoff ?? DEFAULT_WATCH_BACKOFF;
+    this.#logger = options.logger.child({ kind: options.type.kind, watchNamespace: options.namespace ?? '*' });
+  }
+
+  /** Starts watching in the background; errors restart the watch, they never reach the caller. */
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    this.#informer ??= this.#createInformer();
+    void this.#run();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#cancelRestart?.();
+    this.#cancelRestart = undefined;
+    await this.#informer?.stop();
+  }
+
+  /** True once the first full list reached the cache: until then a miss means nothing. */
+  hasSynced(): boolean {
+    return this.#synced;
+  }
+
+  /** Describes the watch, e.g. "Deployment in team-a", for readiness messages. */
+  describe(): string {
+    return `${this.type.kind} in ${this.namespace ?? 'all namespaces'}`;
+  }
+
+  /** Cluster-scoped objects live under the namespace ''. */
+  lookup(namespace: string, name: string): CacheEntry<T> | undefined {
+    return this.#entries.get(`${namespace}/${name}`);
+  }
+
+  get(namespace: string, name: string): T | undefined {
+    const entry = this.lookup(namespace, name);
+    return entry?.valid ? entry.object : undefined;
+  }
+
+  /** Valid objects, optionally of one namespace. */
+  list(namespace?: string): T[] {
+    const objects: T[] = [];
+    for (const entry of this.#entries.values()) {
+      if (entry.valid && (namespace === undefined || entry.metadata.namespace === namespace)) objects.push(entry.object);
+    }
+    return objects;
+  }
+
+  /** Every entry, valid or not: what a resync enqueues. */
+  entries(): IterableIterator<CacheEntry<T>> {
+    return this.#entries.values();
+  }
+
+  #createInformer(): Informer<KubernetesObject> & ObjectCache<KubernetesObject> {
+    const { type, namespace, labelSelector, client } = this.#options;
+    const list = async () => {
+      const result = await client.list(type, namespace, labelSelector === undefined ? {} : { labelSelector });
+      this.#listed = true;
+      // Raw API JSON; each item is parsed by the event handlers below before anything reads it.
+      // Items of built-in kinds come without apiVersion and kind (only watch events carry them), so
+      // they are stamped from the list's type, as client-go does.
+      const items = result.items.map((item) => ({ apiVersion: type.apiVersion, kind: type.kind, ...(item as KubernetesObject) }));
+      return { items, metadata: result.metadata };
+    };
+    const informer = this.#options.makeInformer(resourcePath(type, { namespace }), list, labelSelector);
+    informer.on('add', (object) => this.#onObject('add', object));
+    informer.on('update', (object) => this.#onObject('update', object));
+    informer.on('delete', (object) => this.#onObject('delete', object));
+    informer.on('error', (error: unknown) => this.#onError(error));
+    return informer;
+  }
+
+  async #run(): Promise<void> {
+    const informer = this.#informer;
+    if (!informer || this.#stopped) return;
+    this.#failedDuringStart = false;
+    try {
+      // Resolves once the list (if any) is in the cache and the watch is open, or after an error
+      // the 'error' callback has already reported.
+      await informer.start();
+    } catch (error) {
+      this.#onError(error);
+      return;
+    }
+    if (this.#stopped || this.#failedDuringStart) return;
+    if (this.#listed && !this.#synced) {
+      this.#synced = true;
+      this.#logger.debug('Synced cache');
+    }
+    if (this.#failures > 0) {
+      this.#logger.info({ failures: this.#failures }, 'Resumed watch');
+      this.#failures = 0;
+      this.#options.onRecovered?.(this.type.kind);
+    }
+  }
+
+  #onError(error: unknown): void {
+    if (this.#stopped) return;
+    this.#failedDuringStart = true;
+    if (this.#cancelRestart) return;
+    this.#failures++;
+    const retryInMs = backoffDelay(this.#failures, this.#backoff);
+    this.#options.onRestart?.(this.type.kind);
+    // One warning per outage: an API server restart fails every watch several times over.
+    const level = this.#failures === 1 ? 'warn' : 'debug';
+    this.#logger[level]({ err: error, retryInMs, failures: this.#failures }, 'Watch failed');
+    this.#cancelRestart = this.#clock.setTimeout(() => {
+      this.#cancelRestart = undefined;
+      void this.#run();
+    }, retryInMs);
+  }
+
+  #onObject(event: InformerEvent, received: KubernetesObject): void {
+    // Cluster-scoped objects are cached under the namespace '' so one cache shape serves both scopes.
+    const raw = this.type.namespaced ? received : { ...received, metadata: { ...received.metadata, namespace: '' } };
+    const metadata = liveMetadataSchema.safeParse(raw.metadata);
+    if (!metadata.success) {
+      this.#logger.warn({ event, error: metadata.error.message }, 'Ignored object without namespaced metadata');
+      return;
+    }
+    const cacheKey = `${metadata.data.namespace}/${metadata.data.name}`;
+    if (event === 'delete') {
+      this.#entries.delete(cacheKey);
+    } else {
+      const parsed = this.#options.schema.safeParse(raw);
+      if (parsed.success) {
+        const shared = this.#options.cacheReceivedObjects === true;
+        this.#entries.set(cacheKey, {
+          valid: true,
+          // Sound only for a validation-only schema, which is what cacheReceivedObjects promises.
+          object: shared ? (raw as T) : parsed.data,
+          metadata: shared ? (raw.metadata as LiveMetadata) : metadata.data,
+        });
+      } else {
+        const error = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
+        this.#entries.set(cacheKey, { valid: false, error, metadata: metadata.data, raw });
+        this.#logger.warn({ namespace: metadata.data.namespace, name: metadata.data.name, error }, 'Cached object that failed validation');
+      }
+    }
+    const keys = this.#options.keysOf({ metadata: metadata.data });
+    if (typeof keys === 'string') this.#options.enqueue(keys);
+    else for (const key of keys ?? []) this.#options.enqueue(key);
+  }
+}
+
+/** The informers of several kinds and namespaces, read as one cache. */
+export class InformerSet<T> {
+  readonly #byType = new Map<string, Array<ResourceInformer<T>>>();
+  readonly informers: ReadonlyArray<ResourceInformer<T>>;
+
+  constructor(informers: ReadonlyArray<ResourceInformer<T>>) {
+    this.informers = informers;
+    for (const informer of informers) {
+      const key = typeKey(informer.type);
+      this.#byType.set(key, [...(this.#byType.get(key) ?? []), informer]);
+    }
+  }
+
+  #informerFor(type: TypeRef, namespace: string): ResourceInformer<T> | undefined {
+    return this.#byType.get(typeKey(type))?.find((informer) => informer.namespace === undefined || informer.namespace === namespace);
+  }
+
+  get(type: TypeRef, namespace: string, name: string): T | undefined {
+    return this.#informerFor(type, namespace)?.get(namespace, name);
+  }
+
+  lookup(type: TypeRef, namespace: string, name: string): CacheEntry<T> | undefined {
+    return this.#informerFor(type, namespace)?.lookup(namespace, name);
+  }
+
+  list(type: TypeRef, namespace: string): T[] {
+    return this.#informerFor(type, namespace)?.list(namespace) ?? [];
+  }
+
+  start(): void {
+    for (const informer of this.informers) informer.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.informers.map((informer) => informer.stop()));
+  }
+
+  hasSynced(): boolean {
+    return this.informers.every((informer) => informer.hasSynced());
+  }
+
+  /** The watches still waiting for their first list, for /readyz. */
+  unsynced(): string[] {
+    return this.informers.filter((informer) => !informer.hasSynced()).map((informer) => informer.describe());
+  }
+}
+
+/**
+ * Re-enqueues every experiment every `periodMs`: the safety net that repairs anything a lost event
+ * left behind. Cheap when nothing changed, because a pass that changes nothing writes nothing.
+ * Returns a function that stops it.
+ */
+export function startPeriodicResync(options: {
+  periodMs: number;
+  keys: () => Iterable<string>;
+  enqueue: (key: string) => void;
+  clock?: Clock;
+}): CancelTimer {
+  const clock = options.clock ?? systemClock;
+  if (options.periodMs <= 0) return () => undefined;
+  let cancel: CancelTimer = () => undefined;
+  let stopped = false;
+  const tick = () => {
+    if (stopped) return;
+    for (const key of options.keys()) options.enqueue(key);
+    cancel = clock.setTimeout(tick, options.periodMs);
+  };
+  cancel = clock.setTimeout(tick, options.periodMs);
+  return () => {
+    stopped = true;
+    cancel();
+  };
+}

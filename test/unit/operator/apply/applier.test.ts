@@ -1,0 +1,273 @@
+import assert from 'node:assert/strict';
+import {
+  conflictingManagers,
+  createApplier,
+  ObjectWriteError,
+  OwnershipConflictError,
+  stampOwnership,
+  type LiveObjectReader,
+} from '../../../../src/operator/apply/applier.ts';
+import { DESIRED_HASH_ANNOTATION, withDesiredHash } from '../../../../src/operator/apply/live-diff.ts';
+import { EXPERIMENT_LABEL, type DesiredObject, type ExperimentRef, type LiveObject } from '../../../../src/operator/kube/objects.ts';
+import { OWNED_RESOURCE_TYPES, typeKey, type TypeRef } from '../../../../src/operator/kube/resources.ts';
+import { apiError, applyConflict, FakeKubeClient } from '../support/fake-kube.ts';
+
+const owner: ExperimentRef = { namespace: 'ns', name: 'demo', uid: 'exp-uid' };
+const MANAGER = 'sms-experiment-operator';
+
+const deployment: DesiredObject = {
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'demo-app-v1', namespace: 'ns', labels: { app: 'sms-app' } },
+  spec: { replicas: 1, selector: { matchLabels: { app: 'sms-app' } } },
+};
+
+class FakeCache implements LiveObjectReader {
+  readonly objects: LiveObject[] = [];
+
+  get(type: TypeRef, namespace: string, name: string): LiveObject | undefined {
+    return this.objects.find(
+      (o) => typeKey(o) === typeKey(type) && o.metadata.namespace === namespace && o.metadata.name === name,
+    );
+  }
+
+  list(type: TypeRef, namespace: string): readonly LiveObject[] {
+    return this.objects.filter((o) => typeKey(o) === typeKey(type) && o.metadata.namespace === namespace);
+  }
+}
+
+/** The live object our previous apply of `desired` left behind. */
+function appliedLive(desired: DesiredObject, managedFields: LiveObject['metadata']['managedFields'] = []): LiveObject {
+  const stamped = withDesiredHash(stampOwnership(desired, owner));
+  return { ...stamped, metadata: { ...stamped.metadata, uid: `uid-${desired.metadata.name}`, managedFields } };
+}
+
+function setup() {
+  const client = new FakeKubeClient();
+  const cache = new FakeCache();
+  const applier = createApplier({ client, cache, fieldManager: MANAGER });
+  return { client, cache, applier };
+}
+
+describe('apply', () => {
+  describe('stampOwnership', () => {
+    it('adds the experiment label and exactly one controller reference', () => {
+      const stamped = stampOwnership(deployment, owner);
+      assert.equal(stamped.metadata.labels?.[EXPERIMENT_LABEL], 'demo');
+      assert.equal(stamped.metadata.labels?.app, 'sms-app');
+      assert.deepEqual(stamped.metadata.ownerReferences, [
+        { apiVersion: 'experiments.sms-app.io/v1alpha1', kind: 'SmsExperiment', name: 'demo', uid: 'exp-uid', controller: true, blockOwnerDeletion: true },
+      ]);
+      assert.deepEqual(stampOwnership(stamped, owner).metadata.ownerReferences, stamped.metadata.ownerReferences, 'idempotent');
+      assert.equal(deployment.metadata.ownerReferences, undefined, 'the input is not mutated');
+    });
+
+    it('refuses a rendered object that names another controller', () => {
+      const foreign = { ...deployment, metadata: { ...deployment.metadata, ownerReferences: [{ apiVersion: 'v1', kind: 'X', name: 'x', uid: 'other', controller: true }] } };
+      assert.throws(() => stampOwnership(foreign, owner), /another controller reference/);
+    });
+  });
+
+  describe('applyObject', () => {
+    it('creates a missing object with one apply, without force, after checking the API server', async () => {
+      const { client, applier } = setup();
+      const report = await applier.applyObject(deployment, owner);
+      assert.equal(report.outcome, 'created');
+      assert.deepEqual(client.calls.map((c) => c.verb), ['get', 'apply']);
+      const [apply] = client.callsOf('apply');
+      assert.equal(apply?.force, false);
+      assert.equal(apply?.fieldManager, MANAGER);
+      const body = apply?.body as DesiredObject;
+      assert.ok(body.metadata.annotations?.[DESIRED_HASH_ANNOTATION]);
+      assert.equal(body.metadata.ownerReferences?.[0]?.uid, 'exp-uid');
+    });
+
+    it('writes nothing when the cached object is up to date', async () => {
+      const { client, cache, applier } = setup();
+      cache.objects.push(appliedLive(deployment));
+      const report = await applier.applyObject(deployment, owner);
+      assert.equal(report.outcome, 'unchanged');
+      assert.deepEqual(client.calls, []);
+    });
+
+    it('applies when the desired object changed, saying why', async () => {
+      const { client, cache, applier } = setup();
+      cache.objects.push(appliedLive(deployment));
+      const report = await applier.applyObject({ ...deployment, spec: { replicas: 2, selector: { matchLabels: { app: 'sms-app' } } } }, owner);
+      assert.equal(report.outcome, 'configured');
+      assert.equal(report.why, 'the desired object changed');
+      assert.equal(client.callsOf('apply').length, 1);
+    });
+
+    it('refuses an existing object it does not control, naming it and its managers, and writes nothing', async () => {
+      const { client, cache, applier } = setup();
+      cache.objects.push({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: {
+          name: 'demo-app-v1',
+          namespace: 'ns',
+          uid: 'someone-elses',
+          managedFields: [{ manager: 'kubectl-client-side-apply', operation: 'Update', fieldsV1: { 'f:spec': {} } }],
+        },
+      });
+      await assert.rejects(applier.applyObject(deployment, owner), (error: unknown) => {
+        assert.ok(error instanceof OwnershipConflictError);
+        assert.equal(error.reason, 'OwnershipConflict');
+        assert.match(error.message, /^Deployment ns\/demo-app-v1 already exists and is not controlled by SmsExperiment demo; managed by kubectl-client-side-apply$/);
+        assert.deepEqual(error.managers, ['kubectl-client-side-apply']);
+        assert.equal(error.previousIncarnation, false);
+        return true;
+      });
+      assert.deepEqual(client.calls, []);
+    });
+
+    it('finds a foreign object the cache does not hold through a GET', async () => {
+      const { client, applier } = setup();
+      client.objects.set(FakeKubeClient.key('deployments', 'ns', 'demo-app-v1'), {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'demo-app-v1', namespace: 'ns', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'rs', uid: 'rs-uid', controller: true }] },
+      });
+      await assert.rejects(applier.applyObject(deployment, owner), /is controlled by ReplicaSet rs/);
+      assert.equal(client.callsOf('apply').length, 0);
+    });
+
+    it('recognizes the leftovers of a deleted experiment of the same name', async () => {
+      const { cache, applier } = setup();
+      const leftover = appliedLive(deployment);
+      leftover.metadata.ownerReferences = [{ apiVersion: 'experiments.sms-app.io/v1alpha1', kind: 'SmsExperiment', name: 'demo', uid: 'old-uid', controller: true }];
+      cache.objects.push(leftover);
+      await assert.rejects(applier.applyObject(deployment, owner), (error: unknown) => {
+        assert.ok(error instanceof OwnershipConflictError);
+        assert.equal(error.previousIncarnation, true);
+        return true;
+      });
+    });
+
+    it('takes back fields of its own object from a hand edit with a forced apply', async () => {
+      const { client, cache, applier } = setup();
+      const edited = appliedLive(deployment, [{ manager: 'kubectl-edit', operation: 'Update', fieldsV1: { 'f:spec': { 'f:replicas': {} } } }]);
+      edited.spec = { ...(edited.spec as object), replicas: 5 };
+      cache.objects.push(edited);
+      client.failWith = (call) => (call.verb === 'apply' && !call.force ? applyConflict('kubectl-edit', '.spec.replicas') : undefined);
+      const report = await applier.applyObject(deployment, owner);
+      assert.equal(report.outcome, 'configured');
+      assert.deepEqual(report.tookOverFrom, ['kubectl-edit']);
+      assert.deepEqual(client.callsOf('apply').map((c) => c.force), [false, true]);
+    });
+
+    it('never forces over an object that appeared after the existence check', async () => {
+      const { client, applier } = setup();
+      client.failWith = (call) => (call.verb === 'apply' ? applyConflict('helm', '.spec.replicas') : undefined);
+      await assert.rejects(applier.applyObject(deployment, owner), (error: unknown) => {
+        assert.ok(error instanceof OwnershipConflictError);
+        assert.match(error.message, /was just created by another writer; managed by helm/);
+        return true;
+      });
+      assert.deepEqual(client.callsOf('apply').map((c) => c.force), [false]);
+    });
+
+    it('wraps other API errors as ApplyFailed with the server message', async () => {
+      const { client, applier } = setup();
+      client.failWith = (call) =>
+        call.verb === 'apply' ? apiError(422, { kind: 'Status', message: 'Deployment.apps "demo-app-v1" is invalid: spec.replicas: Invalid value: -1', code: 422 }) : undefined;
+      await assert.rejects(applier.applyObject(deployment, owner), (error: unknown) => {
+        assert.ok(error instanceof ObjectWriteError);
+        assert.equal(error.reason, 'ApplyFailed');
+        assert.equal(error.code, 422);
+        assert.match(error.message, /^Failed to apply Deployment ns\/demo-app-v1: Deployment.apps "demo-app-v1" is invalid/);
+        return true;
+      });
+    });
+
+    it('fails loudly on a kind missing from the resource table', async () => {
+      const { applier } = setup();
+      await assert.rejects(applier.applyObject({ ...deployment, apiVersion: 'example.com/v1', kind: 'Widget' }, owner), /not in the operator's resource table/);
+    });
+  });
+
+  describe('applyAll', () => {
+    it('applies every object and collects failures without stopping at the first', async () => {
+      const { client, applier } = setup();
+      const service: DesiredObject = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'demo', namespace: 'ns' }, spec: {} };
+      client.failWith = (call) => (call.verb === 'apply' && call.plural === 'services' ? apiError(500, 'boom') : undefined);
+      const { reports, failures } = await applier.applyAll([deployment, service], owner);
+      assert.deepEqual(reports.map((r) => r.object.kind), ['Deployment']);
+      assert.equal(failures.length, 1);
+      assert.equal(failures[0]?.reason, 'ApplyFailed');
+      assert.equal(failures[0]?.object.kind, 'Service');
+    });
+  });
+
+  describe('prune', () => {
+    it('deletes only objects this experiment controls that are no longer desired, with a uid precondition', async () => {
+      const { client, cache, applier } = setup();
+      const keep = appliedLive(deployment);
+      const stale = appliedLive({ ...deployment, metadata: { ...deployment.metadata, name: 'demo-shadow' } });
+      const foreign = { ...appliedLive({ ...deployment, metadata: { ...deployment.metadata, name: 'not-ours' } }) };
+      foreign.metadata.ownerReferences = [{ apiVersion: 'experiments.sms-app.io/v1alpha1', kind: 'SmsExperiment', name: 'other', uid: 'other-uid', controller: true }];
+      cache.objects.push(keep, stale, foreign);
+      const deleted = await applier.prune(owner, [{ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'ns', name: 'demo-app-v1' }], OWNED_RESOURCE_TYPES);
+      assert.deepEqual(deleted.map((r) => r.name), ['demo-shadow']);
+      assert.deepEqual(client.callsOf('delete'), [
+        { verb: 'delete', plural: 'deployments', namespace: 'ns', name: 'demo-shadow', options: { uid: 'uid-demo-shadow', propagationPolicy: 'Background' } },
+      ]);
+    });
+
+    it('matches kept objects across API versions of a group', async () => {
+      const { client, cache, applier } = setup();
+      const vs = appliedLive({ apiVersion: 'networking.istio.io/v1beta1', kind: 'VirtualService', metadata: { name: 'demo', namespace: 'ns' }, spec: {} });
+      cache.objects.push(vs);
+      await applier.prune(owner, [{ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', namespace: 'ns', name: 'demo' }], OWNED_RESOURCE_TYPES);
+      assert.equal(client.callsOf('delete').length, 0);
+    });
+
+    it('reports a failed delete as PruneFailed', async () => {
+      const { client, cache, applier } = setup();
+      cache.objects.push(appliedLive(deployment));
+      client.failWith = (call) => (call.verb === 'delete' ? apiError(403, { kind: 'Status', message: 'forbidden' }) : undefined);
+      await assert.rejects(applier.prune(owner, [], OWNED_RESOURCE_TYPES), (error: unknown) => {
+        assert.ok(error instanceof ObjectWriteError);
+        assert.equal(error.reason, 'PruneFailed');
+        assert.match(error.message, /^Failed to delete Deployment ns\/demo-app-v1: forbidden$/);
+        return true;
+      });
+    });
+  });
+
+  describe('applyStatus', () => {
+    it('applies the status subresource with force under the field manager', async () => {
+      const { client, applier } = setup();
+      assert.equal(await applier.applyStatus({ namespace: 'ns', name: 'demo' }, { observedGeneration: 2 }), true);
+      const [call] = client.callsOf('apply');
+      assert.equal(call?.subresource, 'status');
+      assert.equal(call?.force, true);
+      assert.equal(call?.plural, 'smsexperiments');
+      assert.deepEqual(call?.body, {
+        apiVersion: 'experiments.sms-app.io/v1alpha1',
+        kind: 'SmsExperiment',
+        metadata: { namespace: 'ns', name: 'demo' },
+        status: { observedGeneration: 2 },
+      });
+    });
+
+    it('resolves false when the experiment is gone', async () => {
+      const { client, applier } = setup();
+      client.failWith = () => apiError(404, { kind: 'Status', code: 404 });
+      assert.equal(await applier.applyStatus({ namespace: 'ns', name: 'demo' }, {}), false);
+    });
+  });
+
+  describe('conflictingManagers', () => {
+    it('reads every manager from a 409 Status', () => {
+      const error = apiError(409, {
+        kind: 'Status',
+        message: 'Apply failed with 2 conflicts: conflicts with "kubectl-edit" using apps/v1:\n- .spec.replicas\nconflicts with "helm" using apps/v1: .spec.template',
+        details: { causes: [{ message: 'conflict with "kubectl-edit" using apps/v1', field: '.spec.replicas' }] },
+      });
+      assert.deepEqual(conflictingManagers(error), ['kubectl-edit', 'helm']);
+      assert.deepEqual(conflictingManagers(new Error('x')), []);
+    });
+  });
+});

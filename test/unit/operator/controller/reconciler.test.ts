@@ -1,0 +1,423 @@
+import assert from 'node:assert/strict';
+import { smsExperimentSchema, type SmsExperiment, type SmsExperimentSpecInput, type SmsExperimentStatus } from '../../../../src/crd/schema.ts';
+import {
+  ObjectWriteError,
+  OwnershipConflictError,
+  type Applier,
+  type ApplyReport,
+  type LiveObjectReader,
+} from '../../../../src/operator/apply/applier.ts';
+import { createEventRecorder, type EventType } from '../../../../src/operator/runtime/events.ts';
+import type { CacheEntry } from '../../../../src/operator/runtime/informers.ts';
+import type { ReconcileResult } from '../../../../src/operator/runtime/metrics.ts';
+import { liveMetadataSchema, refOf, type DesiredObject, type LiveObject, type ObjectRef } from '../../../../src/operator/kube/objects.ts';
+import { createReconciler, PREVIOUS_INCARNATION_RETRY_MS, ReconcileError } from '../../../../src/operator/controller/reconciler.ts';
+import { render, RenderError } from '../../../../src/operator/render/index.ts';
+import { ownedResourceTypes, typeKey, type ResourceType, type TypeRef } from '../../../../src/operator/kube/resources.ts';
+import { FakeKubeClient } from '../support/fake-kube.ts';
+import { flushPromises, ManualClock } from '../support/manual-clock.ts';
+import { memoryLogger } from '../support/memory-logger.ts';
+
+const NAMESPACE = 'team';
+const NAME = 'demo';
+const KEY = `${NAMESPACE}/${NAME}`;
+const UID = 'uid-demo';
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+
+function experiment(spec: SmsExperimentSpecInput = { mode: 'canary' }, status?: SmsExperimentStatus, generation = 3): SmsExperiment {
+  return smsExperimentSchema.parse({
+    apiVersion: 'experiments.sms-app.io/v1alpha1',
+    kind: 'SmsExperiment',
+    metadata: { name: NAME, namespace: NAMESPACE, uid: UID, generation, resourceVersion: '100' },
+    spec,
+    ...(status ? { status } : {}),
+  });
+}
+
+function validEntry(object: SmsExperiment): CacheEntry<SmsExperiment> {
+  return { valid: true, object, metadata: liveMetadataSchema.parse(object.metadata) };
+}
+
+class FakeCache implements LiveObjectReader {
+  readonly objects: LiveObject[] = [];
+
+  get(type: TypeRef, namespace: string, name: string): LiveObject | undefined {
+    return this.objects.find((o) => typeKey(o) === typeKey(type) && o.metadata.namespace === namespace && o.metadata.name === name);
+  }
+
+  list(type: TypeRef, namespace: string): readonly LiveObject[] {
+    return this.objects.filter((o) => typeKey(o) === typeKey(type) && o.metadata.namespace === namespace);
+  }
+
+  /** Every desired Deployment as the controller reports it once its pods are up. */
+  addAvailableDeployments(desired: readonly DesiredObject[], ownerUid = UID): void {
+    for (const object of desired.filter((o) => o.kind === 'Deployment')) {
+      const replicas = (object.spec as { replicas: number }).replicas;
+      this.objects.push({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: {
+          name: object.metadata.name,
+          namespace: NAMESPACE,
+          generation: 1,
+          ownerReferences: [{ apiVersion: 'experiments.sms-app.io/v1alpha1', kind: 'SmsExperiment', name: NAME, uid: ownerUid, controller: true }],
+        },
+        status: { observedGeneration: 1, replicas, updatedReplicas: replicas, readyReplicas: replicas, availableReplicas: replicas },
+      });
+    }
+  }
+}
+
+class FakeApplier implements Applier {
+  readonly applied: DesiredObject[][] = [];
+  readonly pruned: Array<{ keep: readonly ObjectRef[]; types: readonly ResourceType[] }> = [];
+  readonly statuses: SmsExperimentStatus[] = [];
+  failures: (desired: readonly DesiredObject[]) => Array<OwnershipConflictError | ObjectWriteError> = () => [];
+  pruneError: Error | undefined;
+  statusError: Error | undefined;
+  prunedObjects: ObjectRef[] = [];
+
+  applyObject(): Promise<ApplyReport> {
+    return Promise.reject(new Error('not used by the reconciler'));
+  }
+
+  applyAll(desired: readonly DesiredObject[]) {
+    this.applied.push([...desired]);
+    const failures = this.failures(desired);
+    const failed = new Set(failures.map((failure) => `${failure.object.kind}/${failure.object.name}`));
+    const reports: ApplyReport[] = desired
+      .map(refOf)
+      .filter((ref) => !failed.has(`${ref.kind}/${ref.name}`))
+      .map((object) => ({ object, outcome: 'unchanged' as const }));
+    return Promise.resolve({ reports, failures });
+  }
+
+  prune(_owner: unknown, keep: readonly ObjectRef[], types: readonly ResourceType[]): Promise<ObjectRef[]> {
+    this.pruned.push({ keep, types });
+    return this.pruneError ? Promise.reject(this.pruneError) : Promise.resolve(this.prunedObjects);
+  }
+
+  applyStatus(_experiment: unknown, status: SmsExperimentStatus): Promise<boolean> {
+    if (this.statusError) return Promise.reject(this.statusError);
+    this.statuses.push(status);
+    return Promise.resolve(true);
+  }
+}
+
+interface RecordedEvent {
+  type: EventType;
+  reason: string;
+  message: string;
+}
+
+function setup(options: { monitoring?: boolean; namespaceLabels?: Record<string, string> | undefined; render?: typeof render } = {}) {
+  const entries = new Map<string, CacheEntry<SmsExperiment>>();
+  const cache = new FakeCache();
+  const applier = new FakeApplier();
+  const reconciles: Array<{ result: ReconcileResult; reason: string | undefined }> = [];
+  const deleted: string[] = [];
+  const clock = new ManualClock(T0);
+  const { logger, lines } = memoryLogger();
+  // The real recorder on a fake API client: events land in its create calls, lines in the log.
+  const client = new FakeKubeClient();
+  const recorder = createEventRecorder({ client, reportingController: 'test', reportingInstance: 'test', logger, clock });
+  let seen = 0;
+  const events: RecordedEvent[] & { clear(): void } = Object.assign([], {
+    clear() {
+      seen = client.callsOf('create').length;
+      events.length = 0;
+    },
+  });
+  const collectEvents = () => {
+    const created = client.callsOf('create').slice(seen);
+    seen += created.length;
+    events.push(...created.map((call) => call.body as RecordedEvent & { note: string }).map(({ type, reason, note }) => ({ type, reason, message: note })));
+  };
+  const monitoring = options.monitoring ?? true;
+  const reconcileKey = createReconciler({
+    experiments: { lookup: (namespace, name) => entries.get(`${namespace}/${name}`) },
+    liveObjects: cache,
+    namespaceLabels: () => ('namespaceLabels' in options ? options.namespaceLabels : {}),
+    applier,
+    recorder,
+    metrics: { observeReconcile: (result, _seconds, reason) => reconciles.push({ result, reason }) },
+    clock,
+    logger,
+    render: options.render ?? render,
+    monitoring,
+    ownedTypes: ownedResourceTypes({ monitoring }),
+    onDeleted: (key) => deleted.push(key),
+  });
+  const reconcile = async (key: string) => {
+    try {
+      return await reconcileKey(key);
+    } finally {
+      await flushPromises();
+      collectEvents();
+    }
+  };
+  /** Stores an experiment in the cache, as the watch would deliver it. */
+  const store = (object: SmsExperiment) => entries.set(KEY, validEntry(object));
+  return { entries, cache, applier, events, reconciles, deleted, clock, lines, reconcile, store };
+}
+
+const conditionsOf = (status: SmsExperimentStatus | undefined) =>
+  Object.fromEntries((status?.conditions ?? []).map((c) => [c.type, `${c.status} ${c.reason}`]));
+
+describe('reconciler', () => {
+  it('forgets a deleted experiment and writes nothing', async () => {
+    const { reconcile, applier, deleted, reconciles } = setup();
+    assert.equal(await reconcile(KEY), undefined);
+    assert.deepEqual(deleted, [KEY]);
+    assert.equal(applier.applied.length + applier.statuses.length, 0);
+    assert.deepEqual(reconciles, [{ result: 'success', reason: undefined }]);
+  });
+
+  it('leaves an experiment that is being deleted to garbage collection', async () => {
+    const { reconcile, applier, store } = setup();
+    const deleting = experiment();
+    deleting.metadata.deletionTimestamp = '2026-01-01T00:00:00Z';
+    store(deleting);
+    await reconcile(KEY);
+    assert.equal(applier.applied.length + applier.statuses.length, 0);
+  });
+
+  describe('a first pass', () => {
+    it('applies everything rendered, prunes the rest of the owned kinds, and writes the whole status once', async () => {
+      const { reconcile, applier, store, reconciles } = setup();
+      const object = experiment();
+      store(object);
+      await reconcile(KEY);
+
+      const desired = render(object, { monitoring: true });
+      assert.deepEqual(applier.applied, [desired]);
+      assert.deepEqual(applier.pruned[0]?.keep, desired.map(refOf));
+      assert.deepEqual(applier.pruned[0]?.types.map((t) => t.kind), ownedResourceTypes({ monitoring: true }).map((t) => t.kind));
+      assert.equal(applier.statuses.length, 1);
+      const [status] = applier.statuses;
+      assert.equal(status?.observedGeneration, 3);
+      assert.equal(status?.mode, 'canary');
+      assert.deepEqual(status?.weights, { stable: 90, canary: 10 });
+      assert.equal(status?.mirrorPercent, 0);
+      assert.equal(status?.ready, '0/4');
+      assert.deepEqual(status?.replicas?.map((r) => `${r.component}/${r.role}/${r.version}/${r.deployment} ${r.ready}/${r.desired}`), [
+        'app/stable/v1/demo-app 0/1',
+        'app/canary/v2/demo-app-canary 0/1',
+        'model/stable/v1/demo-model 0/1',
+        'model/canary/v2/demo-model-canary 0/1',
+      ]);
+      assert.deepEqual(status?.ownedObjects, desired.map(({ apiVersion, kind, metadata }) => ({ apiVersion, kind, name: metadata.name })));
+      assert.deepEqual(conditionsOf(status), {
+        Ready: 'False DeploymentsNotReady',
+        Progressing: 'True RolloutInProgress',
+        Degraded: 'True SidecarInjectionDisabled',
+      });
+      assert.deepEqual(reconciles, [{ result: 'success', reason: undefined }]);
+    });
+
+    it('records one event per condition transition: pods starting is Normal, a degradation a Warning', async () => {
+      const { reconcile, store, events } = setup();
+      store(experiment());
+      await reconcile(KEY);
+      assert.deepEqual(events.map((e) => `${e.type} ${e.reason}`), ['Normal DeploymentsNotReady', 'Normal RolloutInProgress', 'Warning SidecarInjectionDisabled']);
+      assert.match(events[0]?.message ?? '', /^Ready is False: Deployment demo-app does not exist yet/);
+    });
+  });
+
+  describe('writing only on change', () => {
+    it('writes nothing and records nothing when the stored status already says it all', async () => {
+      const { reconcile, applier, store, events } = setup();
+      store(experiment());
+      await reconcile(KEY);
+      store(experiment({ mode: 'canary' }, applier.statuses[0])); // the watch delivered the write
+      events.clear();
+      await reconcile(KEY);
+      await reconcile(KEY);
+      assert.equal(applier.statuses.length, 1);
+      assert.equal(events.length, 0);
+      assert.equal(applier.applied.length, 3, 'objects are still checked on every pass (drift)');
+    });
+
+    it('does not repeat a write (or its events) while the cache still holds the status from before it', async () => {
+      const { reconcile, applier, store, events } = setup();
+      store(experiment());
+      await reconcile(KEY);
+      await reconcile(KEY); // the cache has not seen the first write yet
+      assert.equal(applier.statuses.length, 1);
+      assert.equal(events.length, 3);
+    });
+
+    it('trusts the cache again after a while, so a status edited by hand gets repaired', async () => {
+      const { reconcile, applier, store, clock } = setup();
+      store(experiment());
+      await reconcile(KEY);
+      clock.advance(10_000);
+      await reconcile(KEY); // the cache still shows no status: someone removed it
+      assert.equal(applier.statuses.length, 2);
+    });
+  });
+
+  it('becomes Ready when every Deployment in the cache is available, counting ready pods', async () => {
+    const { reconcile, applier, store, cache, events } = setup({ namespaceLabels: { 'istio-injection': 'enabled' } });
+    const object = experiment({ mode: 'canary', app: { stable: { replicas: 2 } } });
+    store(object);
+    await reconcile(KEY);
+    cache.addAvailableDeployments(render(object, { monitoring: true }));
+    store(experiment({ mode: 'canary', app: { stable: { replicas: 2 } } }, applier.statuses[0]));
+    events.clear();
+    await reconcile(KEY);
+
+    const status = applier.statuses[1];
+    assert.equal(status?.ready, '5/5');
+    assert.deepEqual(conditionsOf(status), { Ready: 'True Reconciled', Progressing: 'False Reconciled', Degraded: 'False Reconciled' });
+    assert.deepEqual(events.map((e) => `${e.type} ${e.reason}`), ['Normal Reconciled', 'Normal Reconciled']);
+  });
+
+  it('does not count a Deployment that someone else controls', async () => {
+    const { reconcile, applier, store, cache } = setup();
+    const object = experiment();
+    store(object);
+    cache.addAvailableDeployments(render(object, { monitoring: true }), 'uid-of-another-experiment');
+    await reconcile(KEY);
+    assert.equal(applier.statuses[0]?.ready, '0/4');
+  });
+
+  it('reports a Ready experiment whose pods go away with a Warning', async () => {
+    const { reconcile, applier, store, cache, events } = setup({ namespaceLabels: { 'istio-injection': 'enabled' } });
+    const object = experiment();
+    cache.addAvailableDeployments(render(object, { monitoring: true }));
+    store(object);
+    await reconcile(KEY);
+    cache.objects.length = 0;
+    store(experiment({ mode: 'canary' }, applier.statuses[0]));
+    events.clear();
+    await reconcile(KEY);
+    assert.deepEqual(events.map((e) => `${e.type} ${e.reason}`), ['Warning DeploymentsNotReady', 'Normal RolloutInProgress']);
+  });
+
+  it('reports what shadow mode puts in effect: stable only for users, the mirror percentage', async () => {
+    const { reconcile, applier, store } = setup();
+    store(experiment({ mode: 'shadow', traffic: { mirrorPercent: 2.5 } }));
+    await reconcile(KEY);
+    const status = applier.statuses[0];
+    assert.equal(status?.mode, 'shadow');
+    assert.deepEqual(status?.weights, { stable: 100, canary: 0 });
+    assert.equal(status?.mirrorPercent, 2.5);
+    assert.equal(status?.ready, '0/3');
+    assert.ok(status?.ownedObjects?.some((o) => o.kind === 'Deployment' && o.name === 'demo-model-shadow'));
+  });
+
+  it('renders without monitoring objects under --skip-monitoring, and says so in Degraded', async () => {
+    const { reconcile, applier, store } = setup({ monitoring: false, namespaceLabels: { 'istio-injection': 'enabled' } });
+    store(experiment());
+    await reconcile(KEY);
+    assert.ok(!applier.applied[0]?.some((o) => o.apiVersion.startsWith('monitoring.coreos.com/')));
+    assert.ok(!applier.pruned[0]?.types.some((t) => t.apiVersion.startsWith('monitoring.coreos.com/')), 'monitoring kinds are not pruned either');
+    const degraded = applier.statuses[0]?.conditions?.find((c) => c.type === 'Degraded');
+    assert.equal(degraded?.reason, 'MonitoringCRDsMissing');
+    assert.match(degraded?.message ?? '', /--skip-monitoring/);
+  });
+
+  it('does not report a namespace it has not seen as lacking sidecar injection', async () => {
+    const { reconcile, applier, store } = setup({ namespaceLabels: undefined });
+    store(experiment());
+    await reconcile(KEY);
+    assert.equal(conditionsOf(applier.statuses[0]).Degraded, 'False Reconciled');
+  });
+
+  describe('failures', () => {
+    const conflict = (name: string) =>
+      new OwnershipConflictError({ apiVersion: 'v1', kind: 'Service', namespace: NAMESPACE, name }, 'is not controlled by SmsExperiment demo', ['kubectl-create']);
+
+    it('reports an ownership conflict in the conditions, a Warning event and the metric, skips prune and retries', async () => {
+      const { reconcile, applier, store, events, reconciles, lines } = setup();
+      const previous: SmsExperimentStatus = { mode: 'canary', weights: { stable: 90, canary: 10 }, mirrorPercent: 0 };
+      store(experiment({ mode: 'canary', traffic: { weights: { stable: 50, canary: 50 } } }, previous));
+      applier.failures = () => [conflict('demo-app')];
+
+      await assert.rejects(reconcile(KEY), (error: unknown) => error instanceof ReconcileError && error.reason === 'OwnershipConflict');
+      assert.equal(applier.pruned.length, 0, 'no prune after a failed apply');
+      const status = applier.statuses[0];
+      assert.deepEqual(conditionsOf(status), { Ready: 'False OwnershipConflict', Progressing: 'False OwnershipConflict', Degraded: 'True OwnershipConflict' });
+      assert.match(status?.conditions?.[0]?.message ?? '', /Service team\/demo-app already exists and is not controlled by SmsExperiment demo; managed by kubectl-create/);
+      assert.deepEqual(status?.weights, { stable: 90, canary: 10 }, 'the weights in effect are still the old ones');
+      assert.ok(!status?.ownedObjects?.some((o) => o.name === 'demo-app' && o.kind === 'Service'), 'the conflicting object is not ours');
+      // One Warning that names the object; the condition transitions to the same reason add nothing.
+      assert.deepEqual(events.map((e) => `${e.type} ${e.reason}`), ['Warning OwnershipConflict']);
+      assert.match(events[0]?.message ?? '', /Service team\/demo-app already exists/);
+      assert.deepEqual(reconciles, [{ result: 'error', reason: 'OwnershipConflict' }]);
+      assert.ok(lines.some((line) => line.level === 'warn' && line.namespace === NAMESPACE && line.name === NAME));
+    });
+
+    it('names the ownership conflict first when several objects fail, and counts the rest', async () => {
+      const { reconcile, applier, store } = setup();
+      store(experiment());
+      const refused = (name: string) => new ObjectWriteError('ApplyFailed', { apiVersion: 'v1', kind: 'ConfigMap', namespace: NAMESPACE, name }, new Error('boom'));
+      applier.failures = () => [refused('a'), refused('b'), conflict('demo-app'), refused('c')];
+      await assert.rejects(reconcile(KEY));
+      const ready = applier.statuses[0]?.conditions?.find((c) => c.type === 'Ready');
+      assert.equal(ready?.reason, 'OwnershipConflict');
+      assert.match(ready?.message ?? '', /; and 1 more$/);
+    });
+
+    it('waits quietly for garbage collection of a deleted experiment of the same name', async () => {
+      const { reconcile, applier, store, events, reconciles } = setup();
+      store(experiment());
+      applier.failures = () => [
+        new OwnershipConflictError({ apiVersion: 'v1', kind: 'Service', namespace: NAMESPACE, name: 'demo-app' }, 'is still controlled by a deleted SmsExperiment', [], true),
+      ];
+      assert.deepEqual(await reconcile(KEY), { requeueAfterMs: PREVIOUS_INCARNATION_RETRY_MS });
+      assert.equal(applier.statuses.length, 0);
+      assert.equal(events.length, 0);
+      assert.deepEqual(reconciles, [{ result: 'requeue', reason: undefined }]);
+    });
+
+    it('reports a failed prune as PruneFailed', async () => {
+      const { reconcile, applier, store, events } = setup();
+      store(experiment());
+      applier.pruneError = new ObjectWriteError('PruneFailed', { apiVersion: 'apps/v1', kind: 'Deployment', namespace: NAMESPACE, name: 'demo-model-shadow' }, new Error('forbidden'));
+      await assert.rejects(reconcile(KEY), /Failed to delete Deployment team\/demo-model-shadow: forbidden/);
+      assert.equal(conditionsOf(applier.statuses[0]).Ready, 'False PruneFailed');
+      assert.ok(events.some((e) => e.type === 'Warning' && e.reason === 'PruneFailed'));
+    });
+
+    it('reports an experiment the zod schema refuses as InvalidSpec, keeps the rest of the status, and does not retry', async () => {
+      const { reconcile, applier, entries, events, reconciles } = setup();
+      const metadata = liveMetadataSchema.parse({ name: NAME, namespace: NAMESPACE, uid: UID, generation: 4 });
+      entries.set(KEY, {
+        valid: false,
+        error: 'spec.traffic.weights: must add up to 100',
+        metadata,
+        raw: { metadata, status: { mode: 'canary', ready: '4/4' } },
+      });
+      assert.equal(await reconcile(KEY), undefined, 'no retry: only an edit can fix it');
+      assert.equal(applier.applied.length, 0);
+      const status = applier.statuses[0];
+      assert.equal(status?.observedGeneration, 4);
+      assert.equal(status?.ready, '4/4');
+      assert.equal(conditionsOf(status).Ready, 'False InvalidSpec');
+      assert.ok(events.some((e) => e.type === 'Warning' && e.reason === 'InvalidSpec' && /must add up to 100/.test(e.message)));
+      assert.deepEqual(reconciles, [{ result: 'error', reason: 'InvalidSpec' }]);
+    });
+
+    it('reports a spec the renderer refuses as InvalidSpec', async () => {
+      const { reconcile, applier, store } = setup({
+        render: () => {
+          throw new RenderError(NAME, ['versions collide']);
+        },
+      });
+      store(experiment());
+      await reconcile(KEY);
+      assert.equal(conditionsOf(applier.statuses[0]).Ready, 'False InvalidSpec');
+    });
+
+    it('retries a failed status write, logging it and counting it', async () => {
+      const { reconcile, applier, store, reconciles, lines } = setup();
+      store(experiment());
+      applier.statusError = new Error('connect ECONNREFUSED');
+      await assert.rejects(reconcile(KEY), (error: unknown) => error instanceof ReconcileError && error.reason === 'StatusWriteFailed');
+      assert.deepEqual(reconciles, [{ result: 'error', reason: 'StatusWriteFailed' }]);
+      assert.ok(lines.some((line) => line.msg === 'Failed to write status' && line.namespace === NAMESPACE));
+    });
+  });
+});

@@ -1,0 +1,349 @@
+import assert from 'node:assert/strict';
+import type { Informer, KubernetesObject, ObjectCache } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { smsExperimentSchema, type SmsExperiment } from '../../../../src/crd/schema.ts';
+import {
+  InformerSet,
+  keysOfExperiment,
+  keysOfOwner,
+  ResourceInformer,
+  startPeriodicResync,
+  type InformerFactory,
+  type ResourceInformerOptions,
+} from '../../../../src/operator/runtime/informers.ts';
+import { liveObjectSchema, type LiveObject } from '../../../../src/operator/kube/objects.ts';
+import { NAMESPACE, OWNED_RESOURCE_TYPES, SMS_EXPERIMENT, type ResourceType } from '../../../../src/operator/kube/resources.ts';
+import { FakeKubeClient } from '../support/fake-kube.ts';
+import { flushPromises, ManualClock } from '../support/manual-clock.ts';
+
+type Callback = (arg: KubernetesObject) => void;
+
+/** Stands in for client-node's ListWatch: lists on start, or fails, as the test scripts it. */
+class FakeListWatch implements Informer<KubernetesObject>, ObjectCache<KubernetesObject> {
+  readonly callbacks = new Map<string, Callback[]>();
+  /** What each start() does, in order; after the script runs out, starts succeed without a list. */
+  readonly script: Array<'list' | 'fail' | 'resume' | 'throw'> = ['list'];
+  starts = 0;
+  stops = 0;
+
+  readonly path: string;
+  readonly listFn: () => Promise<{ items: KubernetesObject[] }>;
+  readonly labelSelector: string | undefined;
+
+  constructor(path: string, listFn: () => Promise<{ items: KubernetesObject[] }>, labelSelector: string | undefined) {
+    this.path = path;
+    this.listFn = listFn;
+    this.labelSelector = labelSelector;
+  }
+
+  on(verb: string, callback: Callback): void {
+    this.callbacks.set(verb, [...(this.callbacks.get(verb) ?? []), callback]);
+  }
+
+  off(): void {}
+
+  emit(verb: 'add' | 'update' | 'delete' | 'error', arg: unknown): void {
+    for (const callback of this.callbacks.get(verb) ?? []) callback(arg as KubernetesObject);
+  }
+
+  async start(): Promise<void> {
+    this.starts++;
+    const step = this.script.shift() ?? 'resume';
+    if (step === 'throw') throw new Error('No currently active cluster');
+    if (step === 'fail') {
+      this.emit('error', new Error('connect ECONNREFUSED'));
+      return;
+    }
+    if (step === 'list') {
+      const { items } = await this.listFn();
+      for (const item of items) this.emit('add', item);
+    }
+  }
+
+  stop(): Promise<void> {
+    this.stops++;
+    return Promise.resolve();
+  }
+
+  get(): KubernetesObject | undefined {
+    return undefined;
+  }
+
+  list(): ReadonlyArray<KubernetesObject> {
+    return [];
+  }
+}
+
+const DEPLOYMENT = OWNED_RESOURCE_TYPES.find((t) => t.kind === 'Deployment') as ResourceType;
+
+function ownedDeployment(name: string, experiment: string, resourceVersion = '1'): KubernetesObject {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: {
+      name,
+      namespace: 'ns',
+      resourceVersion,
+      ownerReferences: [{ apiVersion: 'experiments.sms-app.io/v1alpha1', kind: 'SmsExperiment', name: experiment, uid: 'u', controller: true }],
+    },
+  };
+}
+
+function setup<T>(
+  overrides: Partial<ResourceInformerOptions<T>> & Pick<ResourceInformerOptions<T>, 'schema' | 'keysOf'>,
+  script?: FakeListWatch['script'],
+) {
+  const client = new FakeKubeClient();
+  const clock = new ManualClock();
+  const enqueued: string[] = [];
+  const restarts: string[] = [];
+  const recovered: string[] = [];
+  let fake: FakeListWatch | undefined;
+  const makeInformer: InformerFactory = (path, list, labelSelector) => {
+    fake = new FakeListWatch(path, list, labelSelector);
+    if (script) fake.script.splice(0, fake.script.length, ...script);
+    return fake;
+  };
+  const informer = new ResourceInformer<T>({
+    type: DEPLOYMENT,
+    namespace: 'ns',
+    client,
+    makeInformer,
+    logger: pino({ level: 'silent' }),
+    enqueue: (key) => enqueued.push(key),
+    onRestart: (kind) => restarts.push(kind),
+    onRecovered: (kind) => recovered.push(kind),
+    clock,
+    backoff: { baseMs: 100, capMs: 400 },
+    ...overrides,
+  });
+  const listWatch = () => {
+    assert.ok(fake, 'informer created');
+    return fake;
+  };
+  return { client, clock, enqueued, restarts, recovered, informer, listWatch };
+}
+
+describe('informers', () => {
+  describe('ResourceInformer', () => {
+    it('watches the namespaced path with the label selector and lists through the client', async () => {
+      const { client, informer, listWatch } = setup({ schema: liveObjectSchema, keysOf: keysOfOwner, labelSelector: 'a=b' });
+      client.objects.set('deployments/ns/one', ownedDeployment('one', 'exp'));
+      informer.start();
+      await flushPromises();
+      assert.equal(listWatch().path, '/apis/apps/v1/namespaces/ns/deployments');
+      assert.equal(listWatch().labelSelector, 'a=b');
+      assert.deepEqual(client.callsOf('list'), [{ verb: 'list', plural: 'deployments', namespace: 'ns', labelSelector: 'a=b' }]);
+      assert.equal(informer.get('ns', 'one')?.metadata.name, 'one');
+    });
+
+    it('caches listed items of built-in kinds, which the API server sends without apiVersion and kind', async () => {
+      const { client, informer } = setup({ schema: liveObjectSchema, keysOf: keysOfOwner });
+      const { apiVersion: _apiVersion, kind: _kind, ...asListed } = ownedDeployment('one', 'exp') as { apiVersion: string; kind: string };
+      client.objects.set('deployments/ns/one', asListed);
+      informer.start();
+      await flushPromises();
+      const entry = informer.lookup('ns', 'one');
+      assert.equal(entry?.valid, true, entry?.valid === false ? entry.error : '');
+      assert.equal(informer.get('ns', 'one')?.kind, 'Deployment');
+    });
+
+    it('is synced only after the first list reached the cache', async () => {
+      const { informer, listWatch } = setup({ schema: liveObjectSchema, keysOf: keysOfOwner });
+      assert.equal(informer.hasSynced(), false);
+      informer.start();
+      assert.equal(informer.hasSynced(), false);
+      await flushPromises();
+      assert.equal(informer.hasSynced(), true);
+      assert.equal(listWatch().starts, 1);
+    });
+
+    it('maps every event to the owning experiment key and keeps the cache current', async () => {
+      const { informer, enqueued, listWatch } = setup({ schema: liveObjectSchema, keysOf: keysOfOwner });
+      informer.start();
+      await flushPromises();
+      listWatch().emit('add', ownedDeployment('a-v1', 'exp-a'));
+      listWatch().emit('update', ownedDeployment('a-v1', 'exp-a', '2'));
+      listWatch().emit('add', { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'unowned', namespace: 'ns' } });
+      listWatch().emit('delete', ownedDeployment('a-v1', 'exp-a', '3'));
+      assert.deepEqual(enqueued, ['ns/exp-a', 'ns/exp-a', 'ns/exp-a']);
+      assert.equal(informer.get('ns', 'a-v1'), undefined, 'deleted from the cache');
+      assert.equal(informer.list('ns').length, 1);
+    });
+
+    it('caches the received object itself with cacheReceivedObjects, and a parsed copy without', async () => {
+      for (const cacheReceivedObjects of [true, false]) {
+        const { informer, listWatch } = setup({ schema: liveObjectSchema, keysOf: keysOfOwner, cacheReceivedObjects });
+        informer.start();
+        await flushPromises();
+        const received = ownedDeployment('shared', 'exp');
+        listWatch().emit('add', received);
+        const cached = informer.get('ns', 'shared');
+        assert.deepEqual(cached, received);
+        assert.equal(cached === received, cacheReceivedObjects, `cacheReceivedObjects: ${cacheReceivedObjects}`);
+      }
+    });
+
+    it('keeps an object that fails its schema as invalid, still enqueuing its key', async () => {
+      const { informer, enqueued, listWatch } = setup<SmsExperiment>({
+        type: SMS_EXPERIMENT,
+        schema: smsExperimentSchema,
+        keysOf: keysOfExperiment,
+      });
+      informer.start();
+      await flushPromises();
+      listWatch().emit('add', {
+        apiVersion: 'experiments.sms-app.io/v1alpha1',
+        kind: 'SmsExperiment',
+        metadata: { name: 'good', namespace: 'ns', generation: 1 },
+        spec: { mode: 'canary' },
+      });
+      listWatch().emit('add', {
+        apiVersion: 'experiments.sms-app.io/v1alpha1',
+        kind: 'SmsExperiment',
+        metadata: { name: 'bad', namespace: 'ns', generation: 1 },
+        spec: { mode: 'blue-green' },
+      });
+      assert.deepEqual(enqueued, ['ns/good', 'ns/bad']);
+      assert.equal(informer.get('ns', 'good')?.spec.traffic.weights.stable, 90, 'parsed with defaults');
+      const bad = informer.lookup('ns', 'bad');
+      assert.equal(bad?.valid, false);
+      assert.match(bad?.valid === false ? bad.error : '', /spec\.mode/);
+      assert.equal(informer.get('ns', 'bad'), undefined);
+      assert.equal([...informer.entries()].length, 2);
+    });
+
+    it('caches a cluster-scoped kind under the empty namespace and fans one event out to several keys', async () => {
+      const { informer, enqueued, listWatch } = setup({
+        type: NAMESPACE,
+        namespace: undefined,
+        schema: liveObjectSchema,
+        keysOf: ({ metadata }) => [`${metadata.name}/exp-1`, `${metadata.name}/exp-2`],
+      });
+      informer.start();
+      await flushPromises();
+      assert.equal(listWatch().path, '/api/v1/namespaces');
+      listWatch().emit('update', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a', labels: { 'istio-injection': 'enabled' } } });
+      assert.deepEqual(enqueued, ['team-a/exp-1', 'team-a/exp-2']);
+      assert.equal(informer.get('', 'team-a')?.metadata.labels?.['istio-injection'], 'enabled');
+    });
+
+    it('ignores an object without a namespace', async () => {
+      const { informer, enqueued, listWatch } = setup({ schema: liveObjectSchema, keysOf: keysOfOwner });
+      informer.start();
+      await flushPromises();
+      listWatch().emit('add', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x' } });
+      assert.deepEqual(enqueued, []);
+    });
+
+    it('restarts after errors with growing delays, counts restarts, and reports recovery', async () => {
+      const { clock, informer, restarts, recovered, listWatch } = setup({ schema: liveObjectSchema, keysOf: keysOfOwner });
+      informer.start();
+      await flushPromises();
+      const lw = listWatch();
+      lw.script.push('fail', 'fail', 'throw', 'resume');
+
+      lw.emit('error', new Error('watch closed with error'));
+      assert.deepEqual(clock.pendingDelays(), [100]);
+      lw.emit('error', new Error('duplicate report of the same failure'));
+      assert.equal(clock.pendingTimers, 1, 'one restart scheduled at a time');
+      for (const delay of [100, 200, 400, 400]) {
+        assert.deepEqual(clock.pendingDelays(), [delay]);
+        clock.advance(delay);
+        await flushPromises();
+      }
+      assert.equal(lw.starts, 5);
+      assert.deepEqual(restarts, ['Deployment', 'Deployment', 'Deployment', 'Deployment']);
+      assert.deepEqual(recovered, ['Deployment']);
+      assert.equal(clock.pendingTimers, 0);
+      assert.equal(informer.hasSynced(), true, 'stays synced through an outage: the cache is stale, not empty');
+
+      lw.script.push('fail');
+      lw.emit('error', new Error('again'));
+      assert.deepEqual(clock.pendingDelays(), [100], 'backoff restarts from the base after a recovery');
+    });
+
+    it('is not synced while the first list keeps failing', async () => {
+      const { clock, informer } = setup({ schema: liveObjectSchema, keysOf: keysOfOwner }, ['fail', 'fail', 'list']);
+      informer.start();
+      await flushPromises();
+      assert.equal(informer.hasSynced(), false);
+      clock.advance(100);
+      await flushPromises();
+      assert.equal(informer.hasSynced(), false);
+      clock.advance(200);
+      await flushPromises();
+      assert.equal(informer.hasSynced(), true, 'synced by the first list that succeeded');
+    });
+
+    it('stops: cancels a pending restart and ignores later errors', async () => {
+      const { clock, informer, listWatch } = setup({ schema: liveObjectSchema, keysOf: keysOfOwner });
+      informer.start();
+      await flushPromises();
+      listWatch().emit('error', new Error('x'));
+      await informer.stop();
+      assert.equal(clock.pendingTimers, 0);
+      listWatch().emit('error', new Error('y'));
+      assert.equal(clock.pendingTimers, 0);
+      assert.equal(listWatch().stops, 1);
+    });
+  });
+
+  describe('InformerSet', () => {
+    it('routes lookups to the informer of the kind and namespace, across API versions', async () => {
+      const made: FakeListWatch[] = [];
+      const base = {
+        client: new FakeKubeClient(),
+        makeInformer: ((path, list, selector) => {
+          const fake = new FakeListWatch(path, list, selector);
+          made.push(fake);
+          return fake;
+        }) satisfies InformerFactory,
+        logger: pino({ level: 'silent' }),
+        enqueue: () => undefined,
+        schema: liveObjectSchema,
+        keysOf: keysOfOwner,
+      };
+      const set = new InformerSet<LiveObject>([
+        new ResourceInformer({ ...base, type: DEPLOYMENT, namespace: 'a' }),
+        new ResourceInformer({ ...base, type: DEPLOYMENT, namespace: 'b' }),
+      ]);
+      assert.equal(set.hasSynced(), false);
+      assert.deepEqual(set.unsynced(), ['Deployment in a', 'Deployment in b']);
+      set.start();
+      await flushPromises();
+      assert.equal(set.hasSynced(), true);
+      made[1]?.emit('add', { ...ownedDeployment('x', 'e'), metadata: { ...ownedDeployment('x', 'e').metadata, namespace: 'b' } });
+      assert.equal(set.get({ apiVersion: 'apps/v1beta2', kind: 'Deployment' }, 'b', 'x')?.metadata.name, 'x');
+      assert.equal(set.get(DEPLOYMENT, 'a', 'x'), undefined);
+      assert.equal(set.list(DEPLOYMENT, 'b').length, 1);
+      assert.deepEqual(set.list({ apiVersion: 'v1', kind: 'Service' }, 'b'), [], 'an unwatched kind is empty');
+      await set.stop();
+    });
+  });
+
+  describe('startPeriodicResync', () => {
+    it('enqueues every key each period until stopped', () => {
+      const clock = new ManualClock();
+      const enqueued: string[] = [];
+      let keys = ['ns/a', 'ns/b'];
+      const stop = startPeriodicResync({ periodMs: 1_000, keys: () => keys, enqueue: (k) => enqueued.push(k), clock });
+      clock.advance(999);
+      assert.deepEqual(enqueued, []);
+      clock.advance(1);
+      assert.deepEqual(enqueued, ['ns/a', 'ns/b']);
+      keys = ['ns/c'];
+      clock.advance(1_000);
+      assert.deepEqual(enqueued, ['ns/a', 'ns/b', 'ns/c']);
+      stop();
+      clock.advance(10_000);
+      assert.equal(enqueued.length, 3);
+    });
+
+    it('is disabled by a zero period', () => {
+      const clock = new ManualClock();
+      startPeriodicResync({ periodMs: 0, keys: () => ['x'], enqueue: () => assert.fail('no resync'), clock });
+      assert.equal(clock.pendingTimers, 0);
+    });
+  });
+});
