@@ -9,6 +9,10 @@ export const DNS1123_SUBDOMAIN_MAX_LENGTH = 253;
 /** A DNS-1123 label: what Istio accepts as a DestinationRule subset name. */
 export const DNS1123_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 
+/** A DNS-1035 label (a letter first): what Kubernetes accepts as a Service name. */
+export const DNS1035_LABEL = '^[a-z]([-a-z0-9]*[a-z0-9])?$';
+export const DNS_LABEL_MAX_LENGTH = 63;
+
 /** A non-empty Kubernetes label value. */
 export const LABEL_VALUE = '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$';
 /** A label value that may be empty (label selectors allow `key: ""`). */
@@ -53,7 +57,7 @@ export const PARENT_SEGMENT = '(^|/)\\.\\.(/|$)';
  * must be DNS-1035 labels of at most 63 characters: a letter first, 40 characters leaves room for the
  * longest suffix (`-model-` plus a version label).
  */
-export const EXPERIMENT_NAME = '^[a-z]([-a-z0-9]*[a-z0-9])?$';
+export const EXPERIMENT_NAME = DNS1035_LABEL;
 export const EXPERIMENT_NAME_MAX_LENGTH = 40;
 
 /** Length of a version label: it ends up inside object names next to the experiment name. */

@@ -5,30 +5,26 @@ import type { AddressInfo } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { smsExperimentSchema, type SmsExperiment } from '../crd/schema.ts';
 import { createApplier } from './apply/applier.ts';
-import { systemClock, type CancelTimer, type Clock } from './runtime/clock.ts';
 import type { OperatorConfig } from './config.ts';
-import { withRequestCounting } from './kube/counting-client.ts';
-import { createEventRecorder, DEFAULT_REPORTING_CONTROLLER } from './runtime/events.ts';
-import { createHealthServer } from './runtime/health-server.ts';
-import {
-  clientNodeInformerFactory,
-  InformerSet,
-  keysOfExperiment,
-  keysOfOwner,
-  ResourceInformer,
-  startPeriodicResync,
-  type InformerFactory,
-} from './runtime/informers.ts';
+import { experimentKey, keysOfExperiment, keysOfOwner, ownedResourceTypes, SMS_EXPERIMENT } from './controller/experiment.ts';
+import { describeMissingCrds, findMissingCrds } from './controller/preflight.ts';
+import { createReconciler } from './controller/reconciler.ts';
 import { createKubeClient, type KubeClient } from './kube/client.ts';
+import { withRequestCounting } from './kube/counting-client.ts';
+import { liveObjectSchema, type LiveObject } from './kube/objects.ts';
+import { NAMESPACE } from './kube/resources.ts';
+import { EXPERIMENT_LABEL, renderPlan } from './render/index.ts';
+import { systemClock, type CancelTimer, type Clock } from './runtime/clock.ts';
+import { createEventRecorder } from './runtime/events.ts';
+import { createHealthServer } from './runtime/health-server.ts';
+import { clientNodeInformerFactory, InformerSet, ResourceInformer, startPeriodicResync, type InformerFactory } from './runtime/informers.ts';
 import { LeaderElector } from './runtime/leader-election.ts';
 import type { Logger } from './runtime/logging.ts';
 import { createMetrics } from './runtime/metrics.ts';
-import { EXPERIMENT_LABEL, experimentKey, liveObjectSchema, type LiveObject } from './kube/objects.ts';
-import { describeMissingCrds, findMissingCrds } from './controller/preflight.ts';
-import { createReconciler } from './controller/reconciler.ts';
-import { render } from './render/index.ts';
-import { NAMESPACE, ownedResourceTypes, SMS_EXPERIMENT } from './kube/resources.ts';
 import { WorkQueue } from './runtime/work-queue.ts';
+
+/** The `reportingController` of the operator's Events. */
+export const REPORTING_CONTROLLER = 'experiments.sms-app.io/sms-experiment-operator';
 
 /** Start-up failed for a reason a person must fix (missing CRDs, unreachable API server). */
 export class StartupError extends Error {
@@ -143,7 +139,7 @@ export async function startOperator({ config, logger, kubeConfig, clock = system
 
   const recorder = createEventRecorder({
     client,
-    reportingController: DEFAULT_REPORTING_CONTROLLER,
+    reportingController: REPORTING_CONTROLLER,
     reportingInstance: config.leaderElection.identity.slice(0, 128),
     logger,
     clock,
@@ -161,7 +157,7 @@ export async function startOperator({ config, logger, kubeConfig, clock = system
     metrics,
     clock,
     logger,
-    render,
+    render: renderPlan,
     monitoring,
     ownedTypes,
     onDeleted: (key) => queue?.forget(key),

@@ -9,7 +9,8 @@ import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 import { BUNDLE_FILE } from '../../hack/generate-bundle.ts';
-import { crdNameOf, OWNED_RESOURCE_TYPES, SMS_EXPERIMENT } from '../../src/operator/kube/resources.ts';
+import { OWNED_RESOURCE_TYPES, SMS_EXPERIMENT } from '../../src/operator/controller/experiment.ts';
+import { crdNameOf } from '../../src/operator/kube/resources.ts';
 import { useCluster, type TestCluster } from '../support/cluster.ts';
 import { OPERATOR_NAMESPACE } from '../support/operator.ts';
 

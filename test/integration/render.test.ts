@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { smsExperimentSchema, type SmsExperiment } from '../../src/crd/schema.ts';
 import { promtoolRuleFile, render } from '../../src/operator/render/index.ts';
-import type { DesiredObject } from '../../src/operator/render/index.ts';
+import type { RenderedObject } from '../../src/operator/render/index.ts';
 import { useCluster, type TestCluster } from '../support/cluster.ts';
 import { installCrd } from '../support/crd.ts';
 
@@ -42,7 +42,7 @@ describe('rendered objects on the real API server', function () {
 
   for (const file of SAMPLES) {
     describe(path.basename(file), () => {
-      let objects: DesiredObject[];
+      let objects: RenderedObject[];
       let namespace: string;
 
       before(async () => {

@@ -2,9 +2,9 @@
 // says it should own, so integration tests compare whole object lists instead of sampling a few.
 import { smsExperimentSchema, type SmsExperiment } from '../../src/crd/schema.ts';
 import type { KubeClient } from '../../src/operator/kube/client.ts';
-import { EXPERIMENT_LABEL, liveObjectSchema, type LiveObject } from '../../src/operator/kube/objects.ts';
-import { render } from '../../src/operator/render/index.ts';
-import { OWNED_RESOURCE_TYPES, SMS_EXPERIMENT } from '../../src/operator/kube/resources.ts';
+import { OWNED_RESOURCE_TYPES, SMS_EXPERIMENT } from '../../src/operator/controller/experiment.ts';
+import { liveObjectSchema, type LiveObject } from '../../src/operator/kube/objects.ts';
+import { EXPERIMENT_LABEL, render } from '../../src/operator/render/index.ts';
 
 export interface OwnedObject {
   /** "Kind/name", the identity the tests compare. */

@@ -1,24 +1,22 @@
-// Writes an experiment's objects with server-side apply under one field manager, never taking over an
+// Writes one owner's objects with server-side apply under one field manager, never taking over an
 // object another owner created, skipping objects the cache shows already up to date, pruning owned
-// objects that are no longer desired, and applying /status.
-import type { SmsExperimentStatus } from '../../crd/schema.ts';
-import { API_VERSION, KIND } from '../../crd/schema.ts';
+// objects that are no longer desired, and applying /status. It knows no kind of owner: the objects
+// arrive labelled and carrying their controller reference (the renderer's job), and it checks that.
 import { apiStatusOf, isApiError, type KubeClient } from '../kube/client.ts';
 import { freshness, withDesiredHash } from './live-diff.ts';
 import {
   controllerOf,
-  controllerReferenceTo,
   describeObject,
-  EXPERIMENT_LABEL,
   isControlledBy,
   liveObjectSchema,
+  objectKey,
   refOf,
   type DesiredObject,
-  type ExperimentRef,
   type LiveObject,
   type ObjectRef,
+  type OwnerRef,
 } from '../kube/objects.ts';
-import { resourceTypeOf, SMS_EXPERIMENT, typeKey, type ResourceType, type TypeRef } from '../kube/resources.ts';
+import { resourceTypeOf, type ResourceType, type TypeRef } from '../kube/resources.ts';
 
 /** Read access to the informer caches of the owned kinds. */
 export interface LiveObjectReader {
@@ -79,20 +77,20 @@ export interface ApplyReport {
 
 export interface Applier {
   /** Applies one object for its owner. Throws OwnershipConflictError or ObjectWriteError. */
-  applyObject(desired: DesiredObject, owner: ExperimentRef): Promise<ApplyReport>;
+  applyObject(desired: DesiredObject, owner: OwnerRef): Promise<ApplyReport>;
   /** Applies every object (independently and concurrently); failures are collected, not thrown. */
   applyAll(
     desired: readonly DesiredObject[],
-    owner: ExperimentRef,
+    owner: OwnerRef,
   ): Promise<{ reports: ApplyReport[]; failures: Array<OwnershipConflictError | ObjectWriteError> }>;
   /**
    * Deletes the objects of `types` this experiment controls that are not in `keep`.
    * Only run it after every desired object applied, so a mode switch never removes the old
    * objects before the new ones exist. Throws ObjectWriteError (PruneFailed).
    */
-  prune(owner: ExperimentRef, keep: readonly ObjectRef[], types: readonly ResourceType[]): Promise<ObjectRef[]>;
-  /** Applies /status. Resolves false if the experiment no longer exists. */
-  applyStatus(experiment: { namespace: string; name: string }, status: SmsExperimentStatus): Promise<boolean>;
+  prune(owner: OwnerRef, keep: readonly ObjectRef[], types: readonly ResourceType[]): Promise<ObjectRef[]>;
+  /** Applies the /status of an object of `type`. Resolves false if the object no longer exists. */
+  applyStatus(type: ResourceType, object: { namespace: string; name: string }, status: unknown): Promise<boolean>;
 }
 
 export interface ApplierOptions {
@@ -111,8 +109,9 @@ export function createApplier({ client, cache, fieldManager }: ApplierOptions): 
     return fetched === undefined ? undefined : liveObjectSchema.parse(fetched);
   }
 
-  async function applyObject(desiredObject: DesiredObject, owner: ExperimentRef): Promise<ApplyReport> {
-    const desired = withDesiredHash(stampOwnership(desiredObject, owner));
+  async function applyObject(desiredObject: DesiredObject, owner: OwnerRef): Promise<ApplyReport> {
+    assertOwnedBy(desiredObject, owner);
+    const desired = withDesiredHash(desiredObject);
     const ref = refOf(desired);
     const type = resourceTypeOf(desired);
 
@@ -122,7 +121,7 @@ export function createApplier({ client, cache, fieldManager }: ApplierOptions): 
     } catch (error) {
       throw new ObjectWriteError('ApplyFailed', ref, error);
     }
-    if (live && !isControlledBy(live, owner.uid)) throw foreignOwnerError(ref, live, owner);
+    if (live && !isControlledBy(live, owner)) throw foreignOwnerError(ref, live, owner);
 
     const state = live ? freshness(desired, live, fieldManager) : { upToDate: false as const, why: 'it does not exist' };
     if (state.upToDate) return { object: ref, outcome: 'unchanged' };
@@ -168,12 +167,12 @@ export function createApplier({ client, cache, fieldManager }: ApplierOptions): 
     },
 
     async prune(owner, keep, types) {
-      const kept = new Set(keep.map(identity));
+      const kept = new Set(keep.map(objectKey));
       const deleted: ObjectRef[] = [];
       for (const type of types) {
         for (const live of cache.list(type, owner.namespace)) {
           const ref = { ...refOf(live), apiVersion: type.apiVersion, kind: type.kind };
-          if (!isControlledBy(live, owner.uid) || kept.has(identity(ref))) continue;
+          if (!isControlledBy(live, owner) || kept.has(objectKey(ref))) continue;
           try {
             // The uid precondition protects an object recreated under the same name meanwhile.
             const removed = await client.delete(type, ref, { uid: live.metadata.uid, propagationPolicy: 'Background' });
@@ -186,17 +185,17 @@ export function createApplier({ client, cache, fieldManager }: ApplierOptions): 
       return deleted;
     },
 
-    async applyStatus(experiment, status) {
+    async applyStatus(type, object, status) {
       const body = {
-        apiVersion: API_VERSION,
-        kind: KIND,
-        metadata: { namespace: experiment.namespace, name: experiment.name },
+        apiVersion: type.apiVersion,
+        kind: type.kind,
+        metadata: { namespace: object.namespace, name: object.name },
         status,
       };
       try {
         // Force: the operator is the only writer of this status, so a conflict can only come from
         // a stale manager (e.g. a renamed field manager) whose fields we must take over.
-        await client.apply(SMS_EXPERIMENT, body, { fieldManager, force: true, subresource: 'status' });
+        await client.apply(type, body, { fieldManager, force: true, subresource: 'status' });
         return true;
       } catch (error) {
         if (isApiError(error, 404)) return false;
@@ -206,21 +205,16 @@ export function createApplier({ client, cache, fieldManager }: ApplierOptions): 
   };
 }
 
-/** Adds the experiment label and the controller reference, which every owned object carries. */
-export function stampOwnership(desired: DesiredObject, owner: ExperimentRef): DesiredObject {
-  const controller = controllerReferenceTo(owner);
-  const others = (desired.metadata.ownerReferences ?? []).filter((ref) => ref.uid !== owner.uid);
-  if (others.some((ref) => ref.controller === true)) {
-    throw new Error(`${describeObject(refOf(desired))} is rendered with another controller reference`);
+/**
+ * Every desired object must already name its owner as controller, and no other controller: owner
+ * references are stamped in one place (the renderer), and a mismatch is a bug, never applied.
+ */
+export function assertOwnedBy(desired: DesiredObject, owner: OwnerRef): void {
+  const controllers = (desired.metadata.ownerReferences ?? []).filter((ref) => ref.controller === true);
+  const [controller] = controllers;
+  if (controllers.length !== 1 || controller === undefined || controller.kind !== owner.kind || controller.uid !== owner.uid || controller.name !== owner.name) {
+    throw new Error(`${describeObject(refOf(desired))} is rendered without a controller reference to ${owner.kind} ${owner.name} (uid ${owner.uid})`);
   }
-  return {
-    ...desired,
-    metadata: {
-      ...desired.metadata,
-      labels: { ...desired.metadata.labels, [EXPERIMENT_LABEL]: owner.name },
-      ownerReferences: [...others, controller],
-    },
-  };
 }
 
 function asApplyFailure(object: DesiredObject, error: unknown): OwnershipConflictError | ObjectWriteError {
@@ -228,7 +222,7 @@ function asApplyFailure(object: DesiredObject, error: unknown): OwnershipConflic
   return new ObjectWriteError('ApplyFailed', refOf(object), error);
 }
 
-function foreignOwnerError(ref: ObjectRef, live: LiveObject, owner: ExperimentRef): OwnershipConflictError {
+function foreignOwnerError(ref: ObjectRef, live: LiveObject, owner: OwnerRef): OwnershipConflictError {
   const controller = controllerOf(live);
   const unique = [
     ...new Set(
@@ -237,10 +231,10 @@ function foreignOwnerError(ref: ObjectRef, live: LiveObject, owner: ExperimentRe
         .flatMap((entry) => (entry.manager === undefined ? [] : [entry.manager])),
     ),
   ];
-  if (!controller) return new OwnershipConflictError(ref, `is not controlled by ${KIND} ${owner.name}`, unique);
-  const previousIncarnation = controller.kind === KIND && controller.name === owner.name;
+  if (!controller) return new OwnershipConflictError(ref, `is not controlled by ${owner.kind} ${owner.name}`, unique);
+  const previousIncarnation = controller.kind === owner.kind && controller.name === owner.name;
   const detail = previousIncarnation
-    ? `is still controlled by a deleted ${KIND} of the same name (uid ${controller.uid})`
+    ? `is still controlled by a deleted ${owner.kind} of the same name (uid ${controller.uid})`
     : `is controlled by ${controller.kind} ${controller.name}`;
   return new OwnershipConflictError(ref, detail, unique, previousIncarnation);
 }
@@ -256,8 +250,4 @@ export function conflictingManagers(error: unknown): string[] {
     }
   }
   return [...managers];
-}
-
-function identity(ref: ObjectRef): string {
-  return `${typeKey(ref)}/${ref.namespace}/${ref.name}`;
 }

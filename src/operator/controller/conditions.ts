@@ -2,7 +2,9 @@
 // passes `now`, so the same inputs always give the same conditions and tests need no fake timers.
 import type { Condition, SmsExperimentStatus } from '../../crd/schema.ts';
 import { toKubeTime } from '../runtime/clock.ts';
+import { compareStrings } from '../../common/compare.ts';
 import { canonicalJson } from '../../common/json.ts';
+import { pendingRollout, type DeploymentReadiness } from './readiness.ts';
 
 export const ConditionType = {
   Ready: 'Ready',
@@ -29,21 +31,6 @@ export interface ReconcileFailure {
   message: string;
 }
 
-/** The rollout facts of one owned Deployment, as read from the informer cache. */
-export interface DeploymentReadiness {
-  name: string;
-  /** Absent from the cluster (not created yet, or just deleted). */
-  found: boolean;
-  /** spec.replicas as rendered. */
-  desiredReplicas: number;
-  generation?: number | undefined;
-  observedGeneration?: number | undefined;
-  /** status.replicas: pods of every revision. */
-  replicas?: number | undefined;
-  updatedReplicas?: number | undefined;
-  availableReplicas?: number | undefined;
-}
-
 export type SidecarInjection = 'enabled' | 'disabled' | 'unknown';
 
 /**
@@ -67,22 +54,6 @@ export interface ConditionInputs {
   sidecarInjection: SidecarInjection;
   /** The spec asks for monitoring but the operator runs without it (--skip-monitoring). */
   monitoringSkipped: boolean;
-}
-
-/** The same judgement as `kubectl rollout status`: undefined when complete, else what it waits for. */
-export function pendingRollout(deployment: DeploymentReadiness): string | undefined {
-  const { name, desiredReplicas } = deployment;
-  if (!deployment.found) return `Deployment ${name} does not exist yet`;
-  if ((deployment.observedGeneration ?? 0) < (deployment.generation ?? 0)) {
-    return `Deployment ${name} has not observed its latest spec yet`;
-  }
-  const updated = deployment.updatedReplicas ?? 0;
-  if (updated < desiredReplicas) return `Deployment ${name} has ${updated} of ${desiredReplicas} replicas updated`;
-  const total = deployment.replicas ?? 0;
-  if (total > updated) return `Deployment ${name} has ${total - updated} old replicas pending termination`;
-  const available = deployment.availableReplicas ?? 0;
-  if (available < updated) return `Deployment ${name} has ${available} of ${updated} updated replicas available`;
-  return undefined;
 }
 
 /**
@@ -180,15 +151,11 @@ export function statusEqual(a: SmsExperimentStatus | undefined, b: SmsExperiment
 function normalizeStatus(status: SmsExperimentStatus | undefined): SmsExperimentStatus {
   if (!status) return {};
   const byKey = <T>(items: readonly T[] | undefined, key: (item: T) => string): T[] | undefined =>
-    items && [...items].sort((x, y) => compare(key(x), key(y)));
+    items && [...items].sort((x, y) => compareStrings(key(x), key(y)));
   return {
     ...status,
     conditions: byKey(status.conditions, (c) => c.type),
     replicas: byKey(status.replicas, (r) => `${r.component}/${r.role}/${r.deployment}`),
     ownedObjects: byKey(status.ownedObjects, (o) => `${o.kind}/${o.name}/${o.apiVersion}`),
   };
-}
-
-function compare(x: string, y: string): number {
-  return x < y ? -1 : x > y ? 1 : 0;
 }

@@ -1,7 +1,8 @@
 // Start-up checks: fail fast, with the names to install, when a CRD the operator needs is missing,
 // instead of starting watches that would only ever fail.
 import type { KubeClient } from '../kube/client.ts';
-import { crdNameOf, CUSTOM_RESOURCE_DEFINITION, OWNED_RESOURCE_TYPES, SMS_EXPERIMENT } from '../kube/resources.ts';
+import { crdNameOf, CUSTOM_RESOURCE_DEFINITION } from '../kube/resources.ts';
+import { OWNED_RESOURCE_TYPES, SMS_EXPERIMENT } from './experiment.ts';
 
 export interface MissingCrds {
   /** CRDs without which the operator cannot run: SmsExperiment and Istio. */

@@ -1,8 +1,7 @@
 // Object shapes the operator handles without knowing their kind, the zod schemas that admit them at
-// the API boundary, and the ownership rules that decide which experiment an object belongs to.
+// the API boundary, the one way to build an object's key, and the controller-reference rules.
 import { z } from 'zod';
-import { API_VERSION, KIND } from '../../crd/schema.ts';
-import { EXPERIMENT_LABEL } from '../render/labels.ts';
+import { typeKey } from './resources.ts';
 
 export const ownerReferenceSchema = z.looseObject({
   apiVersion: z.string(),
@@ -13,6 +12,15 @@ export const ownerReferenceSchema = z.looseObject({
   blockOwnerDeletion: z.boolean().optional(),
 });
 export type OwnerReference = z.output<typeof ownerReferenceSchema>;
+
+/** The owner of a set of objects: what their controller reference points at. */
+export interface OwnerRef {
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  uid: string;
+}
 
 export const managedFieldsEntrySchema = z.looseObject({
   manager: z.string().optional(),
@@ -47,8 +55,9 @@ export const liveObjectSchema = z.looseObject({
 export type LiveObject = z.output<typeof liveObjectSchema>;
 
 /**
- * What the renderer produces: a complete object the operator owns. Deliberately minimal so the
- * apply layer does not depend on the renderer's own types.
+ * A complete object the operator wants to exist, as the renderer produces it: labelled and carrying
+ * its controller reference already. Deliberately minimal so the apply layer does not depend on the
+ * renderer's own types.
  */
 export interface DesiredObject {
   apiVersion: string;
@@ -62,16 +71,6 @@ export interface DesiredObject {
   };
   [field: string]: unknown;
 }
-
-/** The experiment as an owner: what ownerReferences and Events need to point at it. */
-export interface ExperimentRef {
-  namespace: string;
-  name: string;
-  uid: string;
-}
-
-/** Label on every owned object (the renderer sets it; apply re-stamps it), selecting by experiment. */
-export { EXPERIMENT_LABEL } from '../render/labels.ts';
 
 export interface ObjectRef {
   apiVersion: string;
@@ -93,26 +92,20 @@ export function refOf(object: { apiVersion: string; kind: string; metadata: { na
   };
 }
 
-/** The work-queue key of an experiment. */
-export function experimentKey(ref: { namespace: string; name: string }): string {
+/** "namespace/name": the key of a namespaced object within one kind (and the work-queue key). */
+export function namespacedName(ref: { namespace: string; name: string }): string {
   return `${ref.namespace}/${ref.name}`;
 }
 
-export function parseExperimentKey(key: string): { namespace: string; name: string } {
+export function parseNamespacedName(key: string): { namespace: string; name: string } {
   const slash = key.indexOf('/');
-  if (slash <= 0 || slash === key.length - 1) throw new Error(`Malformed experiment key "${key}"`);
+  if (slash <= 0 || slash === key.length - 1) throw new Error(`Malformed key "${key}"`);
   return { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
 }
 
-export function controllerReferenceTo(owner: ExperimentRef): OwnerReference {
-  return {
-    apiVersion: API_VERSION,
-    kind: KIND,
-    name: owner.name,
-    uid: owner.uid,
-    controller: true,
-    blockOwnerDeletion: true,
-  };
+/** "group/Kind/namespace/name": identifies an object across the API versions of its kind. */
+export function objectKey(ref: ObjectRef): string {
+  return `${typeKey(ref)}/${namespacedName(ref)}`;
 }
 
 type WithOwners = { metadata: { ownerReferences?: OwnerReference[] | undefined } };
@@ -122,23 +115,8 @@ export function controllerOf(object: WithOwners): OwnerReference | undefined {
   return object.metadata.ownerReferences?.find((ref) => ref.controller === true);
 }
 
-/** True only when the object's controller is exactly this experiment (same uid, not merely same name). */
-export function isControlledBy(object: WithOwners, ownerUid: string): boolean {
+/** True only when the object's controller is exactly this owner (same kind and uid, not merely same name). */
+export function isControlledBy(object: WithOwners, owner: Pick<OwnerRef, 'kind' | 'uid'>): boolean {
   const controller = controllerOf(object);
-  return controller !== undefined && controller.kind === KIND && controller.uid === ownerUid;
-}
-
-/**
- * The key of the experiment an owned object belongs to: its SmsExperiment controller reference,
- * or else the experiment label (covers an object whose ownerReferences someone stripped by hand).
- */
-export function owningExperimentKey(object: {
-  metadata: { namespace: string; labels?: Record<string, string> | undefined; ownerReferences?: OwnerReference[] | undefined };
-}): string | undefined {
-  const controller = controllerOf(object);
-  if (controller && controller.kind === KIND && controller.apiVersion.startsWith(`${API_VERSION.split('/')[0]}/`)) {
-    return experimentKey({ namespace: object.metadata.namespace, name: controller.name });
-  }
-  const labelled = object.metadata.labels?.[EXPERIMENT_LABEL];
-  return labelled ? experimentKey({ namespace: object.metadata.namespace, name: labelled }) : undefined;
+  return controller !== undefined && controller.kind === owner.kind && controller.uid === owner.uid;
 }

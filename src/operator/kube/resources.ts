@@ -1,8 +1,7 @@
 // The API resources the operator reads or writes, with the REST names the URL needs.
-// A static table instead of discovery: no extra requests per start, and a kind the renderer emits
-// that is missing here fails loudly at the first apply instead of being guessed.
-import { API_VERSION, KIND, PLURAL } from '../../crd/schema.ts';
-import { renderableKinds } from '../render/kinds.ts';
+// A static table instead of discovery: no extra requests per start, and a kind that is missing here
+// fails loudly at the first apply instead of being guessed. The table knows Kubernetes, Istio and
+// prometheus-operator kinds only; the SmsExperiment's own type belongs to the controller.
 
 export interface ResourceType {
   apiVersion: string;
@@ -17,9 +16,10 @@ export interface TypeRef {
   kind: string;
 }
 
-export const SMS_EXPERIMENT: ResourceType = { apiVersion: API_VERSION, kind: KIND, plural: PLURAL, namespaced: true };
-export const LEASE: ResourceType = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', plural: 'leases', namespaced: true };
-export const EVENT: ResourceType = { apiVersion: 'events.k8s.io/v1', kind: 'Event', plural: 'events', namespaced: true };
+const namespaced = (apiVersion: string, kind: string, plural: string): ResourceType => ({ apiVersion, kind, plural, namespaced: true });
+
+export const LEASE = namespaced('coordination.k8s.io/v1', 'Lease', 'leases');
+export const EVENT = namespaced('events.k8s.io/v1', 'Event', 'events');
 export const NAMESPACE: ResourceType = { apiVersion: 'v1', kind: 'Namespace', plural: 'namespaces', namespaced: false };
 export const CUSTOM_RESOURCE_DEFINITION: ResourceType = {
   apiVersion: 'apiextensions.k8s.io/v1',
@@ -28,37 +28,42 @@ export const CUSTOM_RESOURCE_DEFINITION: ResourceType = {
   namespaced: false,
 };
 
-/** Kinds an experiment may own. `monitoring` marks the ones served by prometheus-operator CRDs. */
-export interface OwnedResourceType extends ResourceType {
-  monitoring: boolean;
-}
-
-// The renderer's list is the source of truth for what an experiment can own.
-export const OWNED_RESOURCE_TYPES: readonly OwnedResourceType[] = renderableKinds().map((kind) => ({
-  apiVersion: kind.apiVersion,
-  kind: kind.kind,
-  plural: kind.plural,
-  namespaced: true,
-  monitoring: kind.requires === 'prometheus-operator',
-}));
-
-/** The owned kinds to watch and prune, leaving out the monitoring ones when their CRDs are absent. */
-export function ownedResourceTypes(options: { monitoring: boolean }): OwnedResourceType[] {
-  return OWNED_RESOURCE_TYPES.filter((type) => options.monitoring || !type.monitoring);
-}
+export const CONFIG_MAP = namespaced('v1', 'ConfigMap', 'configmaps');
+export const SERVICE = namespaced('v1', 'Service', 'services');
+export const DEPLOYMENT = namespaced('apps/v1', 'Deployment', 'deployments');
+export const INGRESS = namespaced('networking.k8s.io/v1', 'Ingress', 'ingresses');
+export const DESTINATION_RULE = namespaced('networking.istio.io/v1', 'DestinationRule', 'destinationrules');
+export const GATEWAY = namespaced('networking.istio.io/v1', 'Gateway', 'gateways');
+export const VIRTUAL_SERVICE = namespaced('networking.istio.io/v1', 'VirtualService', 'virtualservices');
+export const SERVICE_MONITOR = namespaced('monitoring.coreos.com/v1', 'ServiceMonitor', 'servicemonitors');
+export const PROMETHEUS_RULE = namespaced('monitoring.coreos.com/v1', 'PrometheusRule', 'prometheusrules');
+export const ALERTMANAGER_CONFIG = namespaced('monitoring.coreos.com/v1alpha1', 'AlertmanagerConfig', 'alertmanagerconfigs');
 
 const KNOWN_TYPES: readonly ResourceType[] = [
-  SMS_EXPERIMENT,
   LEASE,
   EVENT,
   NAMESPACE,
   CUSTOM_RESOURCE_DEFINITION,
-  ...OWNED_RESOURCE_TYPES,
+  CONFIG_MAP,
+  SERVICE,
+  DEPLOYMENT,
+  INGRESS,
+  DESTINATION_RULE,
+  GATEWAY,
+  VIRTUAL_SERVICE,
+  SERVICE_MONITOR,
+  PROMETHEUS_RULE,
+  ALERTMANAGER_CONFIG,
 ];
 
 export function groupOf(apiVersion: string): string {
   const slash = apiVersion.indexOf('/');
   return slash < 0 ? '' : apiVersion.slice(0, slash);
+}
+
+/** The version part of an apiVersion ("v1" of "apps/v1" and of "v1"). */
+export function versionOf(apiVersion: string): string {
+  return apiVersion.slice(apiVersion.indexOf('/') + 1);
 }
 
 /**

@@ -1,5 +1,6 @@
 // The app's ConfigMap (seed §3.1: MODEL_HOST, APP_SERVER_PORT, ...), consumed through envFrom.
 import { createHash } from 'node:crypto';
+import { compareStrings } from '../../common/compare.ts';
 import { objectMetadata, type RenderContext } from './context.ts';
 import { standardLabels } from './labels.ts';
 import type { ConfigMapObject } from './types.ts';
@@ -25,6 +26,6 @@ export function appConfigMap(context: RenderContext): ConfigMapObject {
 
 /** envFrom is read at container start only, so the app pod template carries this hash to roll on change. */
 export function configHash(configMap: ConfigMapObject): string {
-  const entries = Object.entries(configMap.data).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const entries = Object.entries(configMap.data).sort(([a], [b]) => compareStrings(a, b));
   return createHash('sha256').update(JSON.stringify(entries)).digest('hex').slice(0, 16);
 }

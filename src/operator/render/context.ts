@@ -1,7 +1,8 @@
 // What every builder needs, computed once from the experiment.
 import { API_VERSION, KIND, type SmsExperiment, type SmsExperimentSpec } from '../../crd/schema.ts';
 import { experimentNames, type ExperimentNames } from './names.ts';
-import type { DesiredMetadata, Labels, OwnerReference } from './types.ts';
+import type { OwnerReference } from '../kube/objects.ts';
+import type { DesiredMetadata, Labels } from './types.ts';
 
 export interface RenderContext {
   experiment: string;
@@ -18,7 +19,8 @@ export function renderContext(experiment: SmsExperiment): RenderContext {
     namespace,
     spec: experiment.spec,
     names: experimentNames(name),
-    // Garbage collection deletes everything with this reference when the experiment goes away.
+    // The one place owner references are made: garbage collection deletes everything with this
+    // reference when the experiment goes away, and the applier refuses objects without it.
     owner: { apiVersion: API_VERSION, kind: KIND, name, uid: uid ?? '', controller: true, blockOwnerDeletion: true },
   };
 }

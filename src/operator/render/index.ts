@@ -10,22 +10,33 @@ import { renderIstio } from './istio.ts';
 import { alertmanagerConfig, prometheusRule, promtoolRuleFile as ruleFile, serviceMonitors } from './monitoring.ts';
 import { RenderError, renderedProblems, specProblems } from './preconditions.ts';
 import { renderServices } from './services.ts';
-import type { DesiredObject, PrometheusRuleObject, RenderOptions } from './types.ts';
-import { renderWorkloads } from './workloads.ts';
+import type { PrometheusRuleObject, RenderedObject, RenderOptions } from './types.ts';
+import { plannedWorkloads, renderWorkloads, type PlannedWorkload } from './workloads.ts';
+
+/** What one experiment needs: its objects, and what the controller must know of its Deployments. */
+export interface RenderPlan {
+  objects: RenderedObject[];
+  /** One per rendered Deployment, in the same order, so nothing is parsed back from labels. */
+  workloads: PlannedWorkload[];
+}
 
 /**
  * Monitoring objects need spec.monitoring.enabled and the prometheus-operator CRDs
  * (options.monitoring, which the operator sets from discovery). The dashboards follow the same
  * switch: without kube-prometheus-stack there is no Grafana sidecar to load them.
  */
-export function render(experiment: SmsExperiment, options: RenderOptions = {}): DesiredObject[] {
+export function render(experiment: SmsExperiment, options: RenderOptions = {}): RenderedObject[] {
+  return renderPlan(experiment, options).objects;
+}
+
+export function renderPlan(experiment: SmsExperiment, options: RenderOptions = {}): RenderPlan {
   const problems = specProblems(experiment);
   if (problems.length > 0) throw new RenderError(experiment.metadata.name, problems);
 
   const context = renderContext(experiment);
   const { spec } = context;
   const config = appConfigMap(context);
-  const objects: DesiredObject[] = [
+  const objects: RenderedObject[] = [
     config,
     ...renderServices(context),
     ...renderWorkloads(context, configHash(config)),
@@ -41,17 +52,18 @@ export function render(experiment: SmsExperiment, options: RenderOptions = {}): 
 
   const nameProblems = renderedProblems(objects);
   if (nameProblems.length > 0) throw new RenderError(experiment.metadata.name, nameProblems);
-  return objects;
+  return { objects, workloads: plannedWorkloads(context) };
 }
 
 /** The rendered PrometheusRule's groups as a `promtool check rules` file; undefined without monitoring. */
-export function promtoolRuleFile(objects: DesiredObject[]): string | undefined {
+export function promtoolRuleFile(objects: RenderedObject[]): string | undefined {
   const rule = objects.find((object): object is PrometheusRuleObject => object.kind === 'PrometheusRule');
   return rule === undefined ? undefined : ruleFile(rule);
 }
 
 export { RenderError } from './preconditions.ts';
 export { renderableKinds, type RenderableKind } from './kinds.ts';
+export type { PlannedWorkload } from './workloads.ts';
 export { durationToSeconds } from './duration.ts';
 export { stickyCookieRegex, stickyCookieHeader, authorityRegex, escapeRegex } from './stickiness.ts';
 export { experimentNames, type ExperimentNames } from './names.ts';

@@ -1,6 +1,7 @@
 // Istio objects (networking.istio.io/v1): the Gateway, the app VirtualService with host-based,
 // sticky and weighted routing, the model VirtualService with paired routing or mirroring, and the
 // DestinationRules whose subsets are named after the version labels they select.
+import { compareStrings } from '../../common/compare.ts';
 import { objectMetadata, type RenderContext } from './context.ts';
 import { durationToSeconds } from './duration.ts';
 import { ISTIO_APP_LABEL, VERSION_LABEL, standardLabels } from './labels.ts';
@@ -25,7 +26,7 @@ export function exposedHosts(context: RenderContext): string[] {
 }
 
 function sortedLabels(labels: Labels): Labels {
-  return Object.fromEntries(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return Object.fromEntries(Object.entries(labels).sort(([a], [b]) => compareStrings(a, b)));
 }
 
 export function gateway(context: RenderContext): GatewayObject {

@@ -1,5 +1,20 @@
 // Every kind render() can produce, for the operator's watches and for pruning objects that a
 // spec change dropped (list each kind by the experiment label, delete what render() no longer returns).
+import {
+  ALERTMANAGER_CONFIG,
+  CONFIG_MAP,
+  DEPLOYMENT,
+  DESTINATION_RULE,
+  GATEWAY,
+  groupOf,
+  INGRESS,
+  PROMETHEUS_RULE,
+  SERVICE,
+  SERVICE_MONITOR,
+  versionOf,
+  VIRTUAL_SERVICE,
+  type ResourceType,
+} from '../kube/resources.ts';
 
 export interface RenderableKind {
   group: string;
@@ -11,26 +26,27 @@ export interface RenderableKind {
   requires?: 'istio' | 'prometheus-operator';
 }
 
-const KINDS: readonly (Omit<RenderableKind, 'apiVersion'>)[] = [
-  { group: '', version: 'v1', kind: 'ConfigMap', plural: 'configmaps' },
-  { group: '', version: 'v1', kind: 'Service', plural: 'services' },
-  { group: 'apps', version: 'v1', kind: 'Deployment', plural: 'deployments' },
-  { group: 'networking.istio.io', version: 'v1', kind: 'DestinationRule', plural: 'destinationrules', requires: 'istio' },
-  { group: 'networking.istio.io', version: 'v1', kind: 'Gateway', plural: 'gateways', requires: 'istio' },
-  { group: 'networking.istio.io', version: 'v1', kind: 'VirtualService', plural: 'virtualservices', requires: 'istio' },
-  { group: 'networking.k8s.io', version: 'v1', kind: 'Ingress', plural: 'ingresses' },
-  { group: 'monitoring.coreos.com', version: 'v1', kind: 'ServiceMonitor', plural: 'servicemonitors', requires: 'prometheus-operator' },
-  { group: 'monitoring.coreos.com', version: 'v1', kind: 'PrometheusRule', plural: 'prometheusrules', requires: 'prometheus-operator' },
-  {
-    group: 'monitoring.coreos.com',
-    version: 'v1alpha1',
-    kind: 'AlertmanagerConfig',
-    plural: 'alertmanagerconfigs',
-    requires: 'prometheus-operator',
-  },
+const KINDS: readonly { type: ResourceType; requires?: RenderableKind['requires'] }[] = [
+  { type: CONFIG_MAP },
+  { type: SERVICE },
+  { type: DEPLOYMENT },
+  { type: DESTINATION_RULE, requires: 'istio' },
+  { type: GATEWAY, requires: 'istio' },
+  { type: VIRTUAL_SERVICE, requires: 'istio' },
+  { type: INGRESS },
+  { type: SERVICE_MONITOR, requires: 'prometheus-operator' },
+  { type: PROMETHEUS_RULE, requires: 'prometheus-operator' },
+  { type: ALERTMANAGER_CONFIG, requires: 'prometheus-operator' },
 ];
 
 /** A fresh list on every call, so callers may sort or filter it. */
 export function renderableKinds(): RenderableKind[] {
-  return KINDS.map((kind) => ({ ...kind, apiVersion: kind.group === '' ? kind.version : `${kind.group}/${kind.version}` }));
+  return KINDS.map(({ type, requires }) => ({
+    group: groupOf(type.apiVersion),
+    version: versionOf(type.apiVersion),
+    apiVersion: type.apiVersion,
+    kind: type.kind,
+    plural: type.plural,
+    ...(requires === undefined ? {} : { requires }),
+  }));
 }

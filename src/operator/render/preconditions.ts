@@ -1,9 +1,11 @@
-// Invariants the rendered objects depend on. The CRD's schema and CEL rules should already reject
-// all of these; checking again here turns a gap there into one readable error instead of objects the
-// API server or Istio reject one by one (or, worse, accept and misroute).
+// What the renderer checks itself: only what the schema cannot see. Spec rules (versions, weights,
+// hosts, durations, storage) live in src/crd, once, as CEL rules with their zod twins; the operator
+// parses every cached experiment with that schema before it renders, so none of them is repeated
+// here. Left for the renderer: the uid the owner references need (metadata the schema does not
+// own) and the limits of names and labels it derives from several fields at once.
+import { DNS1035_LABEL, DNS_LABEL_MAX_LENGTH, LABEL_VALUE_MAX_LENGTH, OPTIONAL_LABEL_VALUE } from '../../crd/formats.ts';
 import type { SmsExperiment } from '../../crd/schema.ts';
-import { durationToSeconds } from './duration.ts';
-import type { DesiredObject } from './types.ts';
+import type { RenderedObject } from './types.ts';
 
 export class RenderError extends Error {
   readonly problems: string[];
@@ -15,83 +17,24 @@ export class RenderError extends Error {
   }
 }
 
-/** Versions become Istio subset names and Service name suffixes, so they must be DNS labels. */
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-/** Service names must be DNS-1035 labels (start with a letter). */
-const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
-const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-const MAX_LABEL = 63;
-
-function distinct(values: string[]): boolean {
-  return new Set(values).size === values.length;
-}
+const SERVICE_NAME = new RegExp(DNS1035_LABEL);
+const LABEL_VALUE = new RegExp(OPTIONAL_LABEL_VALUE);
 
 export function specProblems(experiment: SmsExperiment): string[] {
-  const { spec, metadata } = experiment;
-  const problems: string[] = [];
-  const canary = spec.mode === 'canary';
-  if (!metadata.uid) problems.push('metadata.uid is missing (ownerReferences need it)');
-
-  const versions: [string, string][] = [
-    ['spec.app.stable.version', spec.app.stable.version],
-    ['spec.model.stable.version', spec.model.stable.version],
-  ];
-  if (canary) {
-    versions.push(['spec.app.canary.version', spec.app.canary.version], ['spec.model.canary.version', spec.model.canary.version]);
-  } else {
-    versions.push(['spec.model.shadow.version', spec.model.shadow.version]);
-  }
-  for (const [field, version] of versions) {
-    if (!DNS_LABEL.test(version) || version.length > MAX_LABEL) {
-      problems.push(`${field} '${version}' must be a lowercase DNS label (it names an Istio subset and a Service)`);
-    }
-  }
-  if (canary && spec.app.stable.version === spec.app.canary.version) {
-    problems.push('spec.app.stable.version and spec.app.canary.version must differ');
-  }
-  const modelOther = canary ? spec.model.canary.version : spec.model.shadow.version;
-  if (spec.model.stable.version === modelOther) {
-    problems.push(`spec.model.stable.version and spec.model.${spec.mode}.version must differ`);
-  }
-
-  if (canary) {
-    const { stable, canary: canaryWeight } = spec.traffic.weights;
-    const inRange = (weight: number) => Number.isInteger(weight) && weight >= 0 && weight <= 100;
-    if (!inRange(stable) || !inRange(canaryWeight) || stable + canaryWeight !== 100) {
-      problems.push('spec.traffic.weights must be whole numbers from 0 to 100 that sum to 100');
-    }
-  } else if (!(spec.traffic.mirrorPercent >= 0 && spec.traffic.mirrorPercent <= 100)) {
-    problems.push('spec.traffic.mirrorPercent must be between 0 and 100');
-  }
-  try {
-    durationToSeconds(spec.traffic.stickySession.ttl);
-  } catch (error) {
-    problems.push(`spec.traffic.stickySession.ttl: ${(error as Error).message}`);
-  }
-
-  const { experiment: experimentHost, stable: stableHost, canary: canaryHost } = spec.istio.hosts;
-  if (!distinct(canary ? [experimentHost, stableHost, canaryHost] : [experimentHost, stableHost])) {
-    problems.push('spec.istio.hosts must be three different host names');
-  }
-
-  const { hostPath, persistentVolumeClaim } = spec.storage;
-  if ((hostPath === undefined) === (persistentVolumeClaim === undefined)) {
-    problems.push('spec.storage must set exactly one of hostPath and persistentVolumeClaim');
-  }
-  return problems;
+  return experiment.metadata.uid ? [] : ['metadata.uid is missing (ownerReferences need it)'];
 }
 
 /** Name and label limits, checked on the rendered objects because names derive from several fields. */
-export function renderedProblems(objects: DesiredObject[]): string[] {
+export function renderedProblems(objects: RenderedObject[]): string[] {
   const problems: string[] = [];
   for (const object of objects) {
     const { name, labels } = object.metadata;
-    if (object.kind === 'Service' && (!DNS_1035_LABEL.test(name) || name.length > MAX_LABEL)) {
-      problems.push(`Service name '${name}' must be a DNS-1035 label of at most ${MAX_LABEL} characters (shorten the experiment name or version)`);
+    if (object.kind === 'Service' && (!SERVICE_NAME.test(name) || name.length > DNS_LABEL_MAX_LENGTH)) {
+      problems.push(`Service name '${name}' must be a DNS-1035 label of at most ${DNS_LABEL_MAX_LENGTH} characters (shorten the experiment name or version)`);
     }
     for (const [key, value] of Object.entries(labels)) {
-      if (!LABEL_VALUE.test(value) || value.length > MAX_LABEL) {
-        problems.push(`${object.kind} ${name}: label ${key}='${value}' is not a valid label value (at most ${MAX_LABEL} characters)`);
+      if (!LABEL_VALUE.test(value) || value.length > LABEL_VALUE_MAX_LENGTH) {
+        problems.push(`${object.kind} ${name}: label ${key}='${value}' is not a valid label value (at most ${LABEL_VALUE_MAX_LENGTH} characters)`);
       }
     }
   }

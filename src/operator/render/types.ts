@@ -2,20 +2,12 @@
 // types for their specs (as types only: the objects stay plain literals, never class instances);
 // Istio and prometheus-operator kinds get minimal interfaces covering the fields we set.
 import type { V1DeploymentSpec, V1IngressSpec, V1ServiceSpec } from '@kubernetes/client-node';
+import type { OwnerReference } from '../kube/objects.ts';
 
 export type Labels = Record<string, string>;
 
 // Type aliases rather than interfaces where the operator's apply layer receives the objects: only
 // aliases are assignable to its index-signature types (`{ [field: string]: unknown }`).
-
-export type OwnerReference = {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller: true;
-  blockOwnerDeletion: true;
-};
 
 export type DesiredMetadata = {
   name: string;
@@ -166,7 +158,8 @@ export type AlertmanagerConfigObject = Desired<'monitoring.coreos.com/v1alpha1',
   };
 };
 
-export type DesiredObject =
+/** Every object render() can produce; each is assignable to the apply layer's DesiredObject. */
+export type RenderedObject =
   | ConfigMapObject
   | ServiceObject
   | DeploymentObject

@@ -197,14 +197,38 @@ function modelDeployment(context: RenderContext, role: Role): DeploymentObject {
   });
 }
 
+/** A Deployment the experiment runs, as the controller needs to know it (status, readiness). */
+export interface PlannedWorkload {
+  component: 'app' | 'model';
+  role: Role;
+  version: string;
+  /** The Deployment's name. */
+  deployment: string;
+  replicas: number;
+}
+
+/** The Deployments of the experiment's mode: app and model for stable and canary, or a model shadow. */
+export function plannedWorkloads(context: RenderContext): PlannedWorkload[] {
+  const { spec, names } = context;
+  const app = (role: 'stable' | 'canary'): PlannedWorkload => ({
+    component: 'app',
+    role,
+    version: spec.app[role].version,
+    deployment: names.appDeployment[role],
+    replicas: spec.app[role].replicas,
+  });
+  const model = (role: Role): PlannedWorkload => ({
+    component: 'model',
+    role,
+    version: spec.model[role].version,
+    deployment: names.modelDeployment[role],
+    replicas: spec.model[role].replicas,
+  });
+  return spec.mode === 'canary' ? [app('stable'), app('canary'), model('stable'), model('canary')] : [app('stable'), model('stable'), model('shadow')];
+}
+
 export function renderWorkloads(context: RenderContext, configHash: string): DeploymentObject[] {
-  if (context.spec.mode === 'canary') {
-    return [
-      appDeployment(context, 'stable', configHash),
-      appDeployment(context, 'canary', configHash),
-      modelDeployment(context, 'stable'),
-      modelDeployment(context, 'canary'),
-    ];
-  }
-  return [appDeployment(context, 'stable', configHash), modelDeployment(context, 'stable'), modelDeployment(context, 'shadow')];
+  return plannedWorkloads(context).map((workload) =>
+    workload.component === 'app' && workload.role !== 'shadow' ? appDeployment(context, workload.role, configHash) : modelDeployment(context, workload.role),
+  );
 }

@@ -1,8 +1,7 @@
-// Kubernetes Events for an experiment, recorded together with the matching log line in one call
+// Kubernetes Events about an object, recorded together with the matching log line in one call
 // (Flagger style), so a message that reaches `kubectl describe` always reaches the log too.
 // Meant for transitions and errors, not for every pass; a repeat of the same event within the dedupe
 // window is logged but not recorded again, so a retrying error does not flood the namespace.
-import { API_VERSION, KIND } from '../../crd/schema.ts';
 import { systemClock, toMicroTime, type Clock } from './clock.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Logger } from './logging.ts';
@@ -10,8 +9,10 @@ import { EVENT } from '../kube/resources.ts';
 
 export type EventType = 'Normal' | 'Warning';
 
-/** The experiment an event is about. */
+/** The object an event is about (its `regarding`). */
 export interface EventSubject {
+  apiVersion: string;
+  kind: string;
   namespace: string;
   name: string;
   uid: string;
@@ -50,7 +51,6 @@ export interface EventRecorderOptions {
   dedupeWindowMs?: number;
 }
 
-export const DEFAULT_REPORTING_CONTROLLER = 'experiments.sms-app.io/sms-experiment-operator';
 const NOTE_LIMIT_BYTES = 1024;
 const DEDUPE_SWEEP_THRESHOLD = 1_000;
 
@@ -99,8 +99,8 @@ export function createEventRecorder({
       reportingController,
       reportingInstance,
       regarding: {
-        apiVersion: API_VERSION,
-        kind: KIND,
+        apiVersion: subject.apiVersion,
+        kind: subject.kind,
         namespace: subject.namespace,
         name: subject.name,
         uid: subject.uid,

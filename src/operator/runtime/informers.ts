@@ -7,7 +7,7 @@ import type { z } from 'zod';
 import { backoffDelay, systemClock, type BackoffPolicy, type CancelTimer, type Clock } from './clock.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Logger } from './logging.ts';
-import { experimentKey, liveMetadataSchema, owningExperimentKey, type LiveObject } from '../kube/objects.ts';
+import { liveMetadataSchema, type LiveObject } from '../kube/objects.ts';
 import { resourcePath, typeKey, type ResourceType, type TypeRef } from '../kube/resources.ts';
 
 export type LiveMetadata = LiveObject['metadata'];
@@ -46,8 +46,8 @@ export interface ResourceInformerOptions<T> {
    */
   cacheReceivedObjects?: boolean;
   /**
-   * Maps an object to the experiment keys to enqueue (none, one, or several, e.g. every experiment
-   * of a Namespace whose labels changed): see keysOfExperiment and keysOfOwner.
+   * Maps an object to the work-queue keys to enqueue (none, one, or several, e.g. every experiment
+   * of a Namespace whose labels changed).
    */
   keysOf: (object: { metadata: LiveMetadata }) => string | readonly string[] | undefined;
   /** Must only enqueue: informer callbacks are synchronous and run on the watch stream. */
@@ -64,12 +64,6 @@ export interface ResourceInformerOptions<T> {
   clock?: Clock;
   backoff?: BackoffPolicy;
 }
-
-/** keysOf for the SmsExperiment informer: the experiment itself. */
-export const keysOfExperiment = (object: { metadata: LiveMetadata }): string => experimentKey(object.metadata);
-
-/** keysOf for owned kinds: the controlling SmsExperiment, or the experiment label. */
-export const keysOfOwner = (object: { metadata: LiveMetadata }): string | undefined => owningExperimentKey(object);
 
 // Capped low on purpose: the watch restart is what notices a recovered API server (and then
 // re-queues every experiment), so the cap bounds how long an edit made after an outage waits. A

@@ -2,13 +2,14 @@
 // experiment's namespace and name as fields that log queries can filter on.
 //
 // Message style: start with a capital, past tense, no trailing period ("Applied VirtualService",
-// "Lost leadership"); details go in fields, not in the message. test/unit/operator/log-style.test.ts
-// checks the literal messages in src/operator.
+// "Lost leadership"); details go in fields, not in the message.
 import { hostname } from 'node:os';
 import { pino, type DestinationStream, type Logger } from 'pino';
-import type { LogLevel } from '../config.ts';
 
 export type { Logger } from 'pino';
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface LoggerOptions {
   level: LogLevel;

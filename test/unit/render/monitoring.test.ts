@@ -5,7 +5,7 @@ import {
   promtoolRuleFile,
   render,
   type ConfigMapObject,
-  type DesiredObject,
+  type RenderedObject,
 } from '../../../src/operator/render/index.ts';
 import { byName, experiment } from './fixtures.ts';
 
@@ -170,7 +170,7 @@ describe('render: Prometheus objects', () => {
       ]);
       // Exactly one Service per component matches, so no pod is scraped twice.
       const matching = objects.filter(
-        (object: DesiredObject) =>
+        (object: RenderedObject) =>
           object.kind === 'Service' &&
           Object.entries(monitor.spec.selector.matchLabels).every(([key, value]) => object.metadata.labels[key] === value),
       );

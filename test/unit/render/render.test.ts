@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import type { SmsExperiment } from '../../../src/crd/schema.ts';
+import { formatIssues, smsExperimentSchema, type SmsExperiment } from '../../../src/crd/schema.ts';
 import {
   EXPERIMENT_LABEL,
   RenderError,
   experimentLabelSelector,
   render,
   renderableKinds,
-  type DesiredObject,
+  type RenderedObject,
 } from '../../../src/operator/render/index.ts';
 import { NAMESPACE, UID, byName, experiment, objectIds } from './fixtures.ts';
 
@@ -229,7 +229,7 @@ describe('render: purity and determinism', () => {
       assert.ok(Array.isArray(value) || prototype === Object.prototype, `${path} is not a plain object`);
       for (const [key, child] of Object.entries(value)) visit(child, `${path}.${key}`);
     };
-    const objects: DesiredObject[] = render(experiment({ monitoring: { email: EMAIL } }));
+    const objects: RenderedObject[] = render(experiment({ monitoring: { email: EMAIL } }));
     objects.forEach((object, index) => visit(object, `[${index}]${object.kind}`));
   });
 
@@ -263,25 +263,26 @@ describe('render: purity and determinism', () => {
 });
 
 describe('render: refuses specs it cannot render faithfully', () => {
-  // The schema rejects all of these first; these bypass it (as a gap in the CRD would) to show
-  // that render() then fails with one readable error rather than emitting broken objects.
+  // Each rule has one home: the schema (CEL for the API server, its zod twin for the operator, which
+  // parses every cached experiment before rendering). These inputs bypass the API server, as a gap
+  // in the CRD would, and are refused by the schema the operator parses with, naming the field.
   const bypassingSchema = (change: (experiment: SmsExperiment) => void): SmsExperiment => {
     const input = structuredClone(experiment());
     change(input);
     return input;
   };
-  const cases: [string, SmsExperiment, RegExp][] = [
+  const schemaCases: [string, SmsExperiment, RegExp][] = [
     ['weights not summing to 100', bypassingSchema((e) => (e.spec.traffic.weights.stable = 80)), /spec\.traffic\.weights/],
-    ['equal app versions', bypassingSchema((e) => (e.spec.app.canary.version = 'v1')), /spec\.app\.stable\.version and spec\.app\.canary\.version/],
+    ['equal app versions', bypassingSchema((e) => (e.spec.app.canary.version = 'v1')), /app\.canary\.version must differ from app\.stable\.version/],
     [
       'equal model versions in shadow mode',
       bypassingSchema((e) => {
         e.spec.mode = 'shadow';
         e.spec.model.shadow.version = 'v1';
       }),
-      /spec\.model\.shadow\.version/,
+      /model\.shadow\.version must all differ/,
     ],
-    ['a version that is no DNS label', bypassingSchema((e) => (e.spec.app.canary.version = 'V2.0')), /spec\.app\.canary\.version 'V2\.0'/],
+    ['a version that is no DNS label', bypassingSchema((e) => (e.spec.app.canary.version = 'V2.0')), /spec\.app\.canary\.version: version must be a DNS-1123 label/],
     ['duplicate hosts', bypassingSchema((e) => (e.spec.istio.hosts.canary = 'sms-app.local')), /spec\.istio\.hosts/],
     ['a TTL that is not a duration', bypassingSchema((e) => (e.spec.traffic.stickySession.ttl = 'an hour')), /stickySession\.ttl/],
     [
@@ -294,10 +295,21 @@ describe('render: refuses specs it cannot render faithfully', () => {
     ],
     ['both storage sources', bypassingSchema((e) => (e.spec.storage = { hostPath: '/m', persistentVolumeClaim: 'm' })), /spec\.storage/],
     ['no storage source', bypassingSchema((e) => (e.spec.storage = {})), /spec\.storage/],
+  ];
+  for (const [what, input, message] of schemaCases) {
+    it(`${what} (by the schema)`, () => {
+      const parsed = smsExperimentSchema.safeParse(input);
+      assert.ok(!parsed.success, 'the schema accepted it');
+      assert.match(formatIssues(parsed.error).join('; '), message);
+    });
+  }
+
+  // What only the renderer can see: names derived from several fields, and the uid it stamps.
+  const renderCases: [string, SmsExperiment, RegExp][] = [
     ['a name too long for its Services', bypassingSchema((e) => (e.metadata.name = 'a'.repeat(55))), /Service name 'a{55}-model-v1'/],
     ['no uid for the ownerReferences', bypassingSchema((e) => delete e.metadata.uid), /metadata\.uid/],
   ];
-  for (const [what, input, message] of cases) {
+  for (const [what, input, message] of renderCases) {
     it(what, () => {
       assert.throws(() => render(input), (error: unknown) => error instanceof RenderError && message.test(error.message));
     });

@@ -4,23 +4,29 @@ import {
   createApplier,
   ObjectWriteError,
   OwnershipConflictError,
-  stampOwnership,
   type LiveObjectReader,
 } from '../../../../src/operator/apply/applier.ts';
 import { DESIRED_HASH_ANNOTATION, withDesiredHash } from '../../../../src/operator/apply/live-diff.ts';
-import { EXPERIMENT_LABEL, type DesiredObject, type ExperimentRef, type LiveObject } from '../../../../src/operator/kube/objects.ts';
-import { OWNED_RESOURCE_TYPES, typeKey, type TypeRef } from '../../../../src/operator/kube/resources.ts';
+import { OWNED_RESOURCE_TYPES, SMS_EXPERIMENT } from '../../../../src/operator/controller/experiment.ts';
+import type { DesiredObject, LiveObject, OwnerRef } from '../../../../src/operator/kube/objects.ts';
+import { typeKey, type TypeRef } from '../../../../src/operator/kube/resources.ts';
 import { apiError, applyConflict, FakeKubeClient } from '../support/fake-kube.ts';
 
-const owner: ExperimentRef = { namespace: 'ns', name: 'demo', uid: 'exp-uid' };
+const owner: OwnerRef = { apiVersion: 'experiments.sms-app.io/v1alpha1', kind: 'SmsExperiment', namespace: 'ns', name: 'demo', uid: 'exp-uid' };
+const controllerReference = { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.name, uid: owner.uid, controller: true, blockOwnerDeletion: true };
 const MANAGER = 'sms-experiment-operator';
 
-const deployment: DesiredObject = {
+/** An object as the renderer hands it over: with its controller reference. */
+function owned(object: DesiredObject): DesiredObject {
+  return { ...object, metadata: { ...object.metadata, ownerReferences: [controllerReference] } };
+}
+
+const deployment: DesiredObject = owned({
   apiVersion: 'apps/v1',
   kind: 'Deployment',
   metadata: { name: 'demo-app-v1', namespace: 'ns', labels: { app: 'sms-app' } },
   spec: { replicas: 1, selector: { matchLabels: { app: 'sms-app' } } },
-};
+});
 
 class FakeCache implements LiveObjectReader {
   readonly objects: LiveObject[] = [];
@@ -38,7 +44,7 @@ class FakeCache implements LiveObjectReader {
 
 /** The live object our previous apply of `desired` left behind. */
 function appliedLive(desired: DesiredObject, managedFields: LiveObject['metadata']['managedFields'] = []): LiveObject {
-  const stamped = withDesiredHash(stampOwnership(desired, owner));
+  const stamped = withDesiredHash(owned(desired));
   return { ...stamped, metadata: { ...stamped.metadata, uid: `uid-${desired.metadata.name}`, managedFields } };
 }
 
@@ -50,21 +56,21 @@ function setup() {
 }
 
 describe('apply', () => {
-  describe('stampOwnership', () => {
-    it('adds the experiment label and exactly one controller reference', () => {
-      const stamped = stampOwnership(deployment, owner);
-      assert.equal(stamped.metadata.labels?.[EXPERIMENT_LABEL], 'demo');
-      assert.equal(stamped.metadata.labels?.app, 'sms-app');
-      assert.deepEqual(stamped.metadata.ownerReferences, [
-        { apiVersion: 'experiments.sms-app.io/v1alpha1', kind: 'SmsExperiment', name: 'demo', uid: 'exp-uid', controller: true, blockOwnerDeletion: true },
-      ]);
-      assert.deepEqual(stampOwnership(stamped, owner).metadata.ownerReferences, stamped.metadata.ownerReferences, 'idempotent');
-      assert.equal(deployment.metadata.ownerReferences, undefined, 'the input is not mutated');
+  describe('ownership of what it is given', () => {
+    // The renderer stamps the label and the controller reference (its tests check every object);
+    // the applier only refuses objects that do not name their owner, and writes nothing for them.
+    it('refuses an object without a controller reference to its owner', async () => {
+      const { client, applier } = setup();
+      const bare: DesiredObject = { ...deployment, metadata: { ...deployment.metadata, ownerReferences: [] } };
+      await assert.rejects(applier.applyObject(bare, owner), /rendered without a controller reference to SmsExperiment demo/);
+      assert.equal(client.calls.length, 0);
     });
 
-    it('refuses a rendered object that names another controller', () => {
-      const foreign = { ...deployment, metadata: { ...deployment.metadata, ownerReferences: [{ apiVersion: 'v1', kind: 'X', name: 'x', uid: 'other', controller: true }] } };
-      assert.throws(() => stampOwnership(foreign, owner), /another controller reference/);
+    it('refuses a rendered object that names another controller', async () => {
+      const { client, applier } = setup();
+      const foreign = { ...deployment, metadata: { ...deployment.metadata, ownerReferences: [controllerReference, { apiVersion: 'v1', kind: 'X', name: 'x', uid: 'other', controller: true }] } };
+      await assert.rejects(applier.applyObject(foreign, owner), /rendered without a controller reference/);
+      assert.equal(client.calls.length, 0);
     });
   });
 
@@ -190,7 +196,7 @@ describe('apply', () => {
   describe('applyAll', () => {
     it('applies every object and collects failures without stopping at the first', async () => {
       const { client, applier } = setup();
-      const service: DesiredObject = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'demo', namespace: 'ns' }, spec: {} };
+      const service = owned({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'demo', namespace: 'ns' }, spec: {} });
       client.failWith = (call) => (call.verb === 'apply' && call.plural === 'services' ? apiError(500, 'boom') : undefined);
       const { reports, failures } = await applier.applyAll([deployment, service], owner);
       assert.deepEqual(reports.map((r) => r.object.kind), ['Deployment']);
@@ -239,7 +245,7 @@ describe('apply', () => {
   describe('applyStatus', () => {
     it('applies the status subresource with force under the field manager', async () => {
       const { client, applier } = setup();
-      assert.equal(await applier.applyStatus({ namespace: 'ns', name: 'demo' }, { observedGeneration: 2 }), true);
+      assert.equal(await applier.applyStatus(SMS_EXPERIMENT, { namespace: 'ns', name: 'demo' }, { observedGeneration: 2 }), true);
       const [call] = client.callsOf('apply');
       assert.equal(call?.subresource, 'status');
       assert.equal(call?.force, true);
@@ -255,7 +261,7 @@ describe('apply', () => {
     it('resolves false when the experiment is gone', async () => {
       const { client, applier } = setup();
       client.failWith = () => apiError(404, { kind: 'Status', code: 404 });
-      assert.equal(await applier.applyStatus({ namespace: 'ns', name: 'demo' }, {}), false);
+      assert.equal(await applier.applyStatus(SMS_EXPERIMENT, { namespace: 'ns', name: 'demo' }, {}), false);
     });
   });
 

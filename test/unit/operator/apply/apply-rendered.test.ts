@@ -3,12 +3,13 @@
 import assert from 'node:assert/strict';
 import { smsExperimentSchema, type SmsExperimentSpecInput } from '../../../../src/crd/schema.ts';
 import { createApplier, type LiveObjectReader } from '../../../../src/operator/apply/applier.ts';
-import { liveObjectSchema, refOf, type ExperimentRef, type LiveObject } from '../../../../src/operator/kube/objects.ts';
+import { experimentOwner, ownedResourceTypes } from '../../../../src/operator/controller/experiment.ts';
+import { liveObjectSchema, refOf, type LiveObject } from '../../../../src/operator/kube/objects.ts';
+import { resourceTypeOf, typeKey, type TypeRef } from '../../../../src/operator/kube/resources.ts';
 import { render } from '../../../../src/operator/render/index.ts';
-import { ownedResourceTypes, resourceTypeOf, typeKey, type TypeRef } from '../../../../src/operator/kube/resources.ts';
 import { FakeKubeClient } from '../support/fake-kube.ts';
 
-const owner: ExperimentRef = { namespace: 'team-a', name: 'sms-app', uid: '0b6c1f5e-1111-4d2a-9c1e-000000000001' };
+const owner = experimentOwner({ namespace: 'team-a', name: 'sms-app', uid: '0b6c1f5e-1111-4d2a-9c1e-000000000001' });
 
 function experiment(spec: SmsExperimentSpecInput) {
   return smsExperimentSchema.parse({

@@ -4,13 +4,12 @@ import {
   computeConditions,
   conditionTransitions,
   findCondition,
-  pendingRollout,
   Reason,
   sidecarInjectionOf,
   statusEqual,
   type ConditionInputs,
-  type DeploymentReadiness,
 } from '../../../../src/operator/controller/conditions.ts';
+import { pendingRollout, type DeploymentReadiness } from '../../../../src/operator/controller/readiness.ts';
 
 const T0 = Date.parse('2025-01-01T00:00:00Z');
 const T1 = T0 + 60_000;

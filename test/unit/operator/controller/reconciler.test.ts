@@ -12,8 +12,9 @@ import type { CacheEntry } from '../../../../src/operator/runtime/informers.ts';
 import type { ReconcileResult } from '../../../../src/operator/runtime/metrics.ts';
 import { liveMetadataSchema, refOf, type DesiredObject, type LiveObject, type ObjectRef } from '../../../../src/operator/kube/objects.ts';
 import { createReconciler, PREVIOUS_INCARNATION_RETRY_MS, ReconcileError } from '../../../../src/operator/controller/reconciler.ts';
-import { render, RenderError } from '../../../../src/operator/render/index.ts';
-import { ownedResourceTypes, typeKey, type ResourceType, type TypeRef } from '../../../../src/operator/kube/resources.ts';
+import { render, RenderError, renderPlan } from '../../../../src/operator/render/index.ts';
+import { ownedResourceTypes } from '../../../../src/operator/controller/experiment.ts';
+import { typeKey, type ResourceType, type TypeRef } from '../../../../src/operator/kube/resources.ts';
 import { FakeKubeClient } from '../support/fake-kube.ts';
 import { flushPromises, ManualClock } from '../support/manual-clock.ts';
 import { memoryLogger } from '../support/memory-logger.ts';
@@ -97,9 +98,9 @@ class FakeApplier implements Applier {
     return this.pruneError ? Promise.reject(this.pruneError) : Promise.resolve(this.prunedObjects);
   }
 
-  applyStatus(_experiment: unknown, status: SmsExperimentStatus): Promise<boolean> {
+  applyStatus(_type: ResourceType, _experiment: unknown, status: unknown): Promise<boolean> {
     if (this.statusError) return Promise.reject(this.statusError);
-    this.statuses.push(status);
+    this.statuses.push(status as SmsExperimentStatus);
     return Promise.resolve(true);
   }
 }
@@ -110,7 +111,7 @@ interface RecordedEvent {
   message: string;
 }
 
-function setup(options: { monitoring?: boolean; namespaceLabels?: Record<string, string> | undefined; render?: typeof render } = {}) {
+function setup(options: { monitoring?: boolean; namespaceLabels?: Record<string, string> | undefined; render?: typeof renderPlan } = {}) {
   const entries = new Map<string, CacheEntry<SmsExperiment>>();
   const cache = new FakeCache();
   const applier = new FakeApplier();
@@ -143,7 +144,7 @@ function setup(options: { monitoring?: boolean; namespaceLabels?: Record<string,
     metrics: { observeReconcile: (result, _seconds, reason) => reconciles.push({ result, reason }) },
     clock,
     logger,
-    render: options.render ?? render,
+    render: options.render ?? renderPlan,
     monitoring,
     ownedTypes: ownedResourceTypes({ monitoring }),
     onDeleted: (key) => deleted.push(key),

@@ -3,7 +3,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { apiStatusOf, createKubeClient, isApiError, type KubeClient } from '../../../../src/operator/kube/client.ts';
-import { LEASE, OWNED_RESOURCE_TYPES, SMS_EXPERIMENT, type ResourceType } from '../../../../src/operator/kube/resources.ts';
+import { SMS_EXPERIMENT } from '../../../../src/operator/controller/experiment.ts';
+import { LEASE, SERVICE } from '../../../../src/operator/kube/resources.ts';
 
 interface Seen {
   method: string;
@@ -13,7 +14,6 @@ interface Seen {
   body: unknown;
 }
 
-const SERVICE = OWNED_RESOURCE_TYPES.find((t) => t.kind === 'Service') as ResourceType;
 
 /** A loopback HTTP server standing in for the API server: records requests, answers as told. */
 describe('kube-client', () => {

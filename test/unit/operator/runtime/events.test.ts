@@ -5,7 +5,7 @@ import { apiError, FakeKubeClient } from '../support/fake-kube.ts';
 import { ManualClock } from '../support/manual-clock.ts';
 import { memoryLogger } from '../support/memory-logger.ts';
 
-const subject: EventSubject = { namespace: 'ns', name: 'demo', uid: 'exp-uid', resourceVersion: '12' };
+const subject: EventSubject = { apiVersion: 'experiments.sms-app.io/v1alpha1', kind: 'SmsExperiment', namespace: 'ns', name: 'demo', uid: 'exp-uid', resourceVersion: '12' };
 
 function setup(dedupeWindowMs = 60_000) {
   const client = new FakeKubeClient();

@@ -4,15 +4,14 @@ import { pino } from 'pino';
 import { smsExperimentSchema, type SmsExperiment } from '../../../../src/crd/schema.ts';
 import {
   InformerSet,
-  keysOfExperiment,
-  keysOfOwner,
   ResourceInformer,
   startPeriodicResync,
   type InformerFactory,
   type ResourceInformerOptions,
 } from '../../../../src/operator/runtime/informers.ts';
 import { liveObjectSchema, type LiveObject } from '../../../../src/operator/kube/objects.ts';
-import { NAMESPACE, OWNED_RESOURCE_TYPES, SMS_EXPERIMENT, type ResourceType } from '../../../../src/operator/kube/resources.ts';
+import { keysOfExperiment, keysOfOwner, SMS_EXPERIMENT } from '../../../../src/operator/controller/experiment.ts';
+import { DEPLOYMENT, NAMESPACE } from '../../../../src/operator/kube/resources.ts';
 import { FakeKubeClient } from '../support/fake-kube.ts';
 import { flushPromises, ManualClock } from '../support/manual-clock.ts';
 
@@ -74,7 +73,6 @@ class FakeListWatch implements Informer<KubernetesObject>, ObjectCache<Kubernete
   }
 }
 
-const DEPLOYMENT = OWNED_RESOURCE_TYPES.find((t) => t.kind === 'Deployment') as ResourceType;
 
 function ownedDeployment(name: string, experiment: string, resourceVersion = '1'): KubernetesObject {
   return {

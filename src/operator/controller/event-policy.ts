@@ -1,0 +1,44 @@
+// Which Events a pass records: one per condition transition, Warning only for bad news, and none
+// that would repeat the Warning a failure records of its own.
+import type { SmsExperimentStatus } from '../../crd/schema.ts';
+import type { ObjectWriteError, OwnershipConflictError } from '../apply/applier.ts';
+import type { EventDetails, EventType } from '../runtime/events.ts';
+import { conditionTransitions, Reason } from './conditions.ts';
+
+export interface PlannedEvent {
+  type: EventType;
+  details: EventDetails;
+}
+
+/**
+ * Events for the transitions between two statuses. `failureReason` names a failure the pass
+ * records a Warning of its own for: transitions to it would only repeat that.
+ */
+export function transitionEvents(
+  previous: SmsExperimentStatus | undefined,
+  status: SmsExperimentStatus,
+  failureReason: string | undefined,
+): PlannedEvent[] {
+  const events: PlannedEvent[] = [];
+  for (const { type, from, to } of conditionTransitions(previous?.conditions, status.conditions ?? [])) {
+    if (to.reason === failureReason) continue;
+    const details = { reason: to.reason, message: `${type} is ${to.status}: ${to.message}`, fields: { condition: type, from: from ?? 'none', to: to.status } };
+    events.push({ type: isBadNews(type, from, to.status, to.reason) ? 'Warning' : 'Normal', details });
+  }
+  return events;
+}
+
+/** The Warning a failed apply or prune records, whether or not a condition changes. */
+export function failureEvent(failure: OwnershipConflictError | ObjectWriteError): PlannedEvent {
+  return { type: 'Warning', details: { reason: failure.reason, message: failure.message, action: failure.reason === 'PruneFailed' ? 'Prune' : 'Apply' } };
+}
+
+/**
+ * A Warning for Degraded becoming True and for Ready becoming False because something failed or
+ * broke; a fresh experiment whose pods are still starting is not bad news.
+ */
+function isBadNews(type: string, from: string | undefined, to: string, reason: string): boolean {
+  if (type === 'Degraded') return to === 'True';
+  if (type === 'Ready') return to === 'False' && (from === 'True' || reason !== Reason.DeploymentsNotReady);
+  return false;
+}
