@@ -15,6 +15,8 @@ export interface OperatorMetrics {
   trackQueueDepth(read: () => number): void;
   /** Counts one request of the operator's API client (writes and reads; watches are counted by informers). */
   countApiRequest(verb: string, resource: string, code: number): void;
+  /** Counts one condition transition written to an experiment's status (Degraded=True RolloutStalled, …). */
+  countConditionTransition(condition: string, status: string, reason: string): void;
 }
 
 export interface MetricsOptions {
@@ -58,6 +60,13 @@ export function createMetrics({ now = Date.now, processMetrics = true, prefix = 
     name: `${prefix}api_requests_total`,
     help: 'Requests of the operator to the API server by verb, resource and HTTP status code (0: no answer)',
     labelNames: ['verb', 'resource', 'code'] as const,
+    registers: [registry],
+  });
+
+  const transitions = new Counter({
+    name: `${prefix}condition_transitions_total`,
+    help: 'Condition transitions written to SmsExperiment statuses, by condition, new status and reason',
+    labelNames: ['condition', 'status', 'reason'] as const,
     registers: [registry],
   });
 
@@ -106,6 +115,9 @@ export function createMetrics({ now = Date.now, processMetrics = true, prefix = 
     },
     countApiRequest(verb, resource, code) {
       apiRequests.inc({ verb, resource, code: String(code) });
+    },
+    countConditionTransition(condition, status, reason) {
+      transitions.inc({ condition, status, reason });
     },
   };
 }

@@ -64,7 +64,7 @@ describe('render: workloads', () => {
 
   it('runs the configured images and replicas', () => {
     const objects = render(
-      experiment({ app: { canary: { image: 'registry.local/app:2', replicas: 3 } }, model: { canary: { image: 'registry.local/model:2', replicas: 0 } } }),
+      experiment({ app: { canary: { image: 'registry.local/app:2', replicas: 3 } }, model: { canary: { image: 'registry.local/model:2', replicas: 0 } }, traffic: { weights: { stable: 100, canary: 0 } } }),
     );
     const appCanary = byName(objects, 'Deployment', 'sms-app-app-canary');
     assert.equal(container(appCanary).image, 'registry.local/app:2');
