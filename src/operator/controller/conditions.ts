@@ -128,14 +128,19 @@ export function findCondition(conditions: readonly Condition[] | undefined, type
   return conditions?.find((condition) => condition.type === type);
 }
 
-/** Conditions whose status differs between two lists: the transitions worth an Event. */
+/**
+ * Conditions whose status differs between two lists: the transitions worth an Event. A Degraded
+ * condition that stays True with another reason counts too: a new cause (a rollout stalling in a
+ * namespace already degraded by missing sidecars) must not go unannounced.
+ */
 export function conditionTransitions(
   before: readonly Condition[] | undefined,
   after: readonly Condition[],
 ): Array<{ type: string; from: Condition['status'] | undefined; to: Condition }> {
   return after
-    .map((to) => ({ type: to.type, from: findCondition(before, to.type)?.status, to }))
-    .filter(({ from, to }) => from !== to.status);
+    .map((to) => ({ type: to.type, previous: findCondition(before, to.type), to }))
+    .filter(({ previous, to }) => previous?.status !== to.status || (to.type === ConditionType.Degraded && to.status === 'True' && previous.reason !== to.reason))
+    .map(({ type, previous, to }) => ({ type, from: previous?.status, to }));
 }
 
 /**

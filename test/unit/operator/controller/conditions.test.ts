@@ -167,6 +167,19 @@ describe('conditions', () => {
       assert.equal(conditionTransitions(undefined, before).length, 3);
       assert.equal(conditionTransitions(before, before).length, 0);
     });
+
+    it('counts a new cause of an already True Degraded, and nothing else that keeps its status', () => {
+      const sidecars = computeConditions(undefined, { ...healthy, sidecarsMissing: 'pods without sidecar' }, T0);
+      const stalled = computeConditions(
+        sidecars,
+        { ...healthy, sidecarsMissing: 'pods without sidecar', deployments: [{ ...available('a'), stalled: { reason: 'ProgressDeadlineExceeded', message: 'timed out' } }] },
+        T1,
+      );
+      assert.deepEqual(
+        conditionTransitions(sidecars, stalled).map((t) => `${t.type}:${t.from}->${t.to.status} ${t.to.reason}`),
+        ['Ready:True->False RolloutStalled', 'Degraded:True->True RolloutStalled'],
+      );
+    });
   });
 
   describe('statusEqual', () => {
