@@ -96,6 +96,9 @@ export function createMetrics({ version, processMetrics = true }: MetricsOptions
   // Zero series exist from the start, so rate() and ratios work before the first request.
   for (const counter of [hits, misses, calls, byResult.spam, byResult.ham, byOutcome.correct, byOutcome.wrong, ofCode(200)]) counter.inc(0);
   active.set(0);
+  // prom-client writes a histogram's buckets only once it has observed something; zero() makes
+  // them exist from the start too, so a version without traffic yet still has its series.
+  latency.zero(labels);
 
   return {
     registry,

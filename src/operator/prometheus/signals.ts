@@ -205,3 +205,13 @@ export function shadowPairs(memory: CounterMemory, modelScope: Scope): Record<st
   }
   return pairs;
 }
+
+/**
+ * The same signal read as every raw sample of the last `seconds` (a range selector, still an
+ * instant query): a counter reset between two collections is then seen even when the counter has
+ * since grown past its old value. The range should span at least the time between collections.
+ */
+export function overRange(signal: CountSignal, seconds: number): CountSignal {
+  if (!Number.isInteger(seconds) || seconds < 1) throw new RangeError(`the range must be a whole number of seconds, at least 1 (got ${seconds})`);
+  return { ...signal, promql: `${signal.promql}[${seconds}s]` };
+}

@@ -28,9 +28,9 @@ function appWith(predict: ModelClient['predict']) {
 const spamAnswer = (): Promise<Prediction> => Promise.resolve({ result: 'spam', spamProbability: 0.99, modelVersion: 'v2', classifier: 'naive-bayes' } as Prediction);
 
 describe('app signal metrics', () => {
-  it('has sms_requests_total{code="200"} and both guess outcomes at 0 before any traffic', async () => {
+  it('has sms_requests_total{code="200"}, both guess outcomes and the latency buckets at 0 before any traffic', async () => {
     const text = await createMetrics({ version: 'v1', processMetrics: false }).registry.metrics();
-    for (const line of ['sms_requests_total{version="v1",code="200"} 0', 'sms_guesses_total{version="v1",outcome="correct"} 0', 'sms_guesses_total{version="v1",outcome="wrong"} 0']) {
+    for (const line of ['sms_request_latency_seconds_bucket{le="+Inf",version="v1"} 0', 'sms_request_latency_seconds_bucket{le="0.005",version="v1"} 0', 'sms_requests_total{version="v1",code="200"} 0', 'sms_guesses_total{version="v1",outcome="correct"} 0', 'sms_guesses_total{version="v1",outcome="wrong"} 0']) {
       assert.ok(text.includes(line), `missing: ${line}`);
     }
   });

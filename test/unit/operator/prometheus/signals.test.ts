@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import type { Series } from '../../../../src/operator/prometheus/client.ts';
 import { countAnswer } from '../../../../src/operator/prometheus/collect.ts';
-import { errorsSignal, guessesSignal, promqlString, shadowDisagreementSignal, shadowPairs, slowSignal, spamSignal } from '../../../../src/operator/prometheus/signals.ts';
+import { errorsSignal, guessesSignal, overRange, promqlString, shadowDisagreementSignal, shadowPairs, slowSignal, spamSignal } from '../../../../src/operator/prometheus/signals.ts';
 
 const scope = { matchers: { service: 'sms-app-app', namespace: 'team "a"' } };
 const at = (timestamp: number, labels: Record<string, string>, value: number): Series => ({ labels, samples: [{ timestamp, value }] });
@@ -24,6 +24,11 @@ describe('signal queries', () => {
     assert.equal(guessesSignal(scope).promql, 'sms_guesses_total{namespace="team \\"a\\"",service="sms-app-app"}');
     assert.equal(shadowDisagreementSignal({ matchers: { service: 'm' } }).promql, 'sms_model_shadow_comparisons_total{service="m"}');
     for (const signal of [errorsSignal(scope), slowSignal(scope, 1), spamSignal(scope), guessesSignal(scope)]) assert.doesNotMatch(signal.promql, /rate|increase|sum|\[/);
+  });
+
+  it('reads every raw sample of a range when asked to, and refuses a range that is not whole seconds', () => {
+    assert.equal(overRange(errorsSignal({ matchers: { service: 's' } }), 30).promql, 'sms_requests_total{service="s"}[30s]');
+    assert.throws(() => overRange(errorsSignal(scope), 0.5), /whole number of seconds, at least 1 \(got 0\.5\)/);
   });
 
   it('errors: every code is a trial, 5xx codes are events, per target version over pods', () => {
