@@ -249,3 +249,36 @@ describe('evidence signals: a real Prometheus scraping the real app and model pr
     assert.equal(rawV1, (expected.errors.v1?.trials ?? 0) - before);
   });
 });
+
+describe('a shadow model whose stable artifact is missing', function () {
+  this.timeout(60_000);
+
+  it('serves its own answers, stays ready, and says in /readyz, its log and a gauge that it does not compare', async () => {
+    const modelsDir = await trainedModelsDir();
+    const missing = path.join(modelsDir, 'no-such-stable');
+    const shadow = await startModelService({ modelsDir, version: 'v2', env: { SHADOW_MODE: 'true', STABLE_MODEL_VERSION: 'v1', STABLE_MODEL_PATH: missing } });
+    try {
+      const predict = await fetch(`${shadow.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"sms":"are you coming tonight?"}' });
+      assert.equal(predict.status, 200);
+      const ready = await fetch(`${shadow.url}/readyz`);
+      assert.equal(ready.status, 200);
+      assert.deepEqual(await ready.json(), {
+        status: 'ready',
+        modelVersion: 'v2',
+        comparison: { status: 'not comparing', reason: `stable model not loaded yet: artifact directory ${missing} does not exist and MODEL_URL is not set` },
+      });
+      const metrics = await (await fetch(`${shadow.url}/metrics`)).text();
+      assert.match(metrics, /^sms_model_shadow_comparison_available 0$/m);
+      assert.doesNotMatch(metrics, /^sms_model_shadow_comparisons_total\{/m);
+      const warning = shadow
+        .logs()
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .find((line) => line.comparison === 'stable' && line.level === 'warn');
+      assert.match(String(warning?.msg), new RegExp(`Found no model artifact yet: artifact directory ${missing} does not exist`));
+    } finally {
+      await shadow.stop();
+    }
+  });
+});
