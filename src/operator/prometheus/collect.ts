@@ -8,8 +8,8 @@ import type { CountSignal, CountsByVersion } from './signals.ts';
 export interface Collected {
   memory: CounterMemory;
   counts: CountsByVersion;
-  /** The answer's newest sample time (seconds): what Prometheus had scraped by then. */
-  observedAt: number;
+  /** The answer's newest sample time (seconds): what Prometheus had scraped by then; undefined for an empty answer. */
+  observedAt: number | undefined;
 }
 
 export async function collectSignal(client: PrometheusClient, signal: CountSignal, memory: CounterMemory | undefined, versions: readonly string[]): Promise<Result<Collected>> {
@@ -29,6 +29,7 @@ export function countAnswer(signal: CountSignal, memory: CounterMemory | undefin
     if (error instanceof CountError) return failure({ kind: 'bad-answer', message: `${signal.promql}: ${error.message}` });
     throw error;
   }
-  const observedAt = Math.max(...observed.flatMap((series) => series.samples.map((sample) => sample.timestamp)));
+  const times = observed.flatMap((series) => series.samples.map((sample) => sample.timestamp));
+  const observedAt = times.length === 0 ? undefined : Math.max(...times);
   return { ok: true, value: { memory: next, counts: signal.countsByVersion(next), observedAt } };
 }

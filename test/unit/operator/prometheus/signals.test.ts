@@ -86,6 +86,9 @@ describe('signal queries', () => {
       assert.equal(missing.problem.kind, 'series-missing');
       assert.match(missing.problem.message, /version="v1": no bucket with bound 0\.3 \(the threshold must be one of the histogram's bucket bounds\); version="v2": no le="\+Inf" bucket, no bucket with bound 0\.3/);
     }
+    assert.equal(counted(errorsSignal(scope), [at(1, { version: 'v1', code: '200' }, 0)], [at(7.5, { version: 'v1', code: '200' }, 1)], ['v1']).observedAt, 7.5);
+    const empty = countAnswer(errorsSignal(scope), undefined, [], []);
+    assert.deepEqual(empty.ok ? empty.value : undefined, { memory: { series: {} }, counts: {}, observedAt: undefined });
     const fraction = countAnswer(errorsSignal(scope), undefined, ['v1'], [at(1, { version: 'v1', code: '200' }, 2.5)]);
     assert.deepEqual(fraction.ok ? undefined : fraction.problem.kind, 'bad-answer');
   });
