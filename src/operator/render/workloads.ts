@@ -180,6 +180,11 @@ function modelDeployment(context: RenderContext, role: Role): DeploymentObject {
     { name: 'MODEL_PATH', value: `${MODEL_MOUNT_PATH}/${version.artifact}` },
     { name: 'SHADOW_MODE', value: String(role === 'shadow') },
   ];
+  // The shadow also loads the stable artifact, to classify every mirrored message with both.
+  if (role === 'shadow') {
+    const stable = spec.model.stable.artifact;
+    env.push({ name: 'STABLE_MODEL_VERSION', value: stable }, { name: 'STABLE_MODEL_PATH', value: `${MODEL_MOUNT_PATH}/${stable}` });
+  }
   return deployment(context, {
     component: 'model',
     role,

@@ -99,6 +99,16 @@ describe('render: workloads', () => {
     assert.equal(env(byName(shadow, 'Deployment', 'sms-app-model')).SHADOW_MODE, 'false');
   });
 
+  it('gives only the shadow the stable artifact to compare its answers with', () => {
+    const shadow = render(experiment({ mode: 'shadow', model: { stable: { artifact: '2024-05' }, shadow: { artifact: '2024-06' } } }));
+    const shadowEnv = env(byName(shadow, 'Deployment', 'sms-app-model-shadow'));
+    assert.equal(shadowEnv.MODEL_PATH, '/models/2024-06');
+    assert.equal(shadowEnv.STABLE_MODEL_VERSION, '2024-05');
+    assert.equal(shadowEnv.STABLE_MODEL_PATH, '/models/2024-05');
+    assert.equal(env(byName(shadow, 'Deployment', 'sms-app-model')).STABLE_MODEL_VERSION, undefined);
+    assert.equal(env(byName(render(experiment()), 'Deployment', 'sms-app-model-canary')).STABLE_MODEL_VERSION, undefined);
+  });
+
   it('mounts the model storage read-only at /models: hostPath by default, or the PVC', () => {
     const mountOf = (deployment: DeploymentObject) => {
       const mount = container(deployment).volumeMounts?.find((candidate) => candidate.mountPath === '/models');
