@@ -1,5 +1,5 @@
 // Simulation of the canary judge (src/analysis) against Flagger's default rule, on the same streams.
-//   node bench/analysis-sim.ts [streams per setting=2000] [requests per minute=1200] [snapshots=500]
+//   node bench/analysis-sim.ts [streams per setting=2000] [requests per minute=1200] [snapshots=500] [concentration k=100]
 // Traffic: Poisson requests at the given rate (both versions together), split by the designed
 // weights, each request an error with its version's rate; the judge looks at every poll (every
 // 10 s, 500 polls ≈ 83 minutes). Flagger's rule on the same requests: per 1-minute window, canary
@@ -14,6 +14,7 @@ import { binomial, poisson, seededRandom } from './random.ts';
 const streams = Number(process.argv[2] ?? '2000');
 const requestsPerMinute = Number(process.argv[3] ?? '1200');
 const snapshots = Number(process.argv[4] ?? '500');
+const concentration = Number(process.argv[5] ?? '100');
 const ALPHA = 0.05;
 const POLL_SECONDS = 10;
 const POLLS_PER_WINDOW = 60 / POLL_SECONDS;
@@ -45,7 +46,7 @@ function runStream(seed: number, split: Split, stableRate: number, canaryRate: n
     counts.stable.trials += requests - canary;
     counts.stable.events += binomial(random, requests - canary, stableRate);
     if (outcome.judge === null) {
-      const judgement = judgeSignal(state, counts, { split, alpha: ALPHA });
+      const judgement = judgeSignal(state, counts, { split, alpha: ALPHA, concentration });
       state = judgement.state;
       if (judgement.verdict !== 'no-difference-yet') outcome.judge = { poll, canaryRequests: counts.canary.trials, verdict: judgement.verdict };
     }
@@ -99,7 +100,7 @@ const fmt = (value: number) => (Number.isNaN(value) ? '–' : Math.round(value).
 const started = performance.now();
 let seed = 1;
 const out = (text: string) => process.stdout.write(text);
-out(`${streams} streams per setting, ${snapshots} polls every ${POLL_SECONDS} s (${((snapshots * POLL_SECONDS) / 60).toFixed(0)} min), ${requestsPerMinute.toLocaleString('en')} requests/minute over both versions, α = ${ALPHA} (rate test and SRM test α/2 each)\n\n`);
+out(`${streams} streams per setting, ${snapshots} polls every ${POLL_SECONDS} s (${((snapshots * POLL_SECONDS) / 60).toFixed(0)} min), ${requestsPerMinute.toLocaleString('en')} requests/minute over both versions, α = ${ALPHA} (rate test and SRM test α/2 each), prior concentration k = ${concentration}\n\n`);
 
 out('A/A (identical versions): share of streams with any false verdict, 95% Wilson interval\n\n');
 out('| Split | Error rate | Judge: any worse/better/SRM | of which SRM | Flagger threshold 1: false rollbacks | Flagger threshold 5: false rollbacks | Flagger threshold for ≤ α false rollbacks |\n| --- | ---: | --- | ---: | --- | --- | ---: |\n');

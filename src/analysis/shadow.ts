@@ -9,7 +9,7 @@ import { AnalysisInputError, requireCount, requireNotDecreased, requirePositive,
 import { type LogInterval, UNBOUNDED, intersect } from './interval.ts';
 import { logBayesFactor, logOddsInterval } from './mixture.ts';
 import { logistic } from './special.ts';
-import { DEFAULT_ALPHA, DEFAULT_CONCENTRATION } from './signal.ts';
+import { DEFAULT_ALPHA, DEFAULT_CONCENTRATION, runningMinimum } from './signal.ts';
 
 /** Cumulative counts of classified pairs (stable model's verdict × shadow model's verdict). */
 export interface ShadowPairs {
@@ -83,7 +83,7 @@ export function judgeShadow(state: ShadowState | undefined, pairs: ShadowPairs, 
 
   const agreementLogOdds = intersect(state?.agreementLogOdds ?? UNBOUNDED, logOddsInterval(AGREEMENT_PRIOR, agreed, disagreed, -logAlphaPerStatement));
   const leanPrior = { a: concentration / 2, b: concentration / 2 };
-  const leanLogP = Math.min(state?.leanLogP ?? 0, -logBayesFactor(leanPrior, pairs.shadowOnlySpam, pairs.stableOnlySpam, 0.5, 0.5));
+  const leanLogP = runningMinimum(state?.leanLogP ?? 0, logBayesFactor(leanPrior, pairs.shadowOnlySpam, pairs.stableOnlySpam, 0.5, 0.5));
   const leanLogOdds = intersect(state?.leanLogOdds ?? UNBOUNDED, logOddsInterval(leanPrior, pairs.shadowOnlySpam, pairs.stableOnlySpam, -logAlphaPerStatement));
   let lean = state?.lean ?? null;
   if (lean === null && leanLogP <= logAlphaPerStatement) lean = pairs.shadowOnlySpam > pairs.stableOnlySpam ? 'shadow-flags-more-spam' : 'stable-flags-more-spam';

@@ -152,7 +152,7 @@ export function judgeSignal(state: SignalState | undefined, counts: SignalCounts
   let { rateLogP, srmLogP, direction, logRatio } = state ?? { rateLogP: 0, srmLogP: 0, direction: null, logRatio: UNBOUNDED };
   const { canary, stable } = counts;
   if (!previous || previous.canary.events !== canary.events || previous.stable.events !== stable.events) {
-    rateLogP = Math.min(rateLogP, -logBayesFactor(prior, canary.events, stable.events, canaryShare, stableShare));
+    rateLogP = runningMinimum(rateLogP, logBayesFactor(prior, canary.events, stable.events, canaryShare, stableShare));
     const logOdds = logOddsInterval(prior, canary.events, stable.events, -logAlphaPerTest);
     // log-odds of "this event is the canary's" = log(ρ_c/ρ_s) + log rate ratio
     logRatio = intersect(logRatio, shift(logOdds, -Math.log(canaryShare / stableShare)));
@@ -161,7 +161,7 @@ export function judgeSignal(state: SignalState | undefined, counts: SignalCounts
     }
   }
   if (!previous || previous.canary.trials !== canary.trials || previous.stable.trials !== stable.trials) {
-    srmLogP = Math.min(srmLogP, -logBayesFactor(prior, canary.trials, stable.trials, canaryShare, stableShare));
+    srmLogP = runningMinimum(srmLogP, logBayesFactor(prior, canary.trials, stable.trials, canaryShare, stableShare));
   }
 
   const nextState: SignalState = { version: 1, ...settings, counts: copyCounts(counts), rateLogP, srmLogP, direction, logRatio };
@@ -175,6 +175,11 @@ export function judgeSignal(state: SignalState | undefined, counts: SignalCounts
     srmPValue: Math.min(1, tests * Math.exp(srmLogP)),
     counts: nextState.counts,
   };
+}
+
+/** min(log p so far, −log BF); 0 − x rather than −x so that BF = 1 keeps log p = +0, not −0. */
+export function runningMinimum(logP: number, logBf: number): number {
+  return Math.min(logP, 0 - logBf);
 }
 
 function copyCounts(counts: SignalCounts): SignalCounts {

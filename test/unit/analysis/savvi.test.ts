@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { judgeShadow, judgeSignal, type SignalCounts, type SignalState, type Split } from '../../../src/analysis/index.ts';
+import { judgeShadow, judgeSignal, type ShadowState, type SignalCounts, type SignalState, type Split } from '../../../src/analysis/index.ts';
 import { logGamma } from '../../../src/analysis/special.ts';
 
 const fixtures = path.resolve(import.meta.dirname, '../../fixtures/savvi');
@@ -74,7 +74,7 @@ describe('analysis: cross-check with savvi', () => {
 
   for (const fixture of leanFixture.cases) {
     it(`the shadow lean p-values equal savvi's (ρ = ½, ½) to 1e-9: ${fixture.name}`, () => {
-      let state;
+      let state: ShadowState | undefined;
       fixture.discordant.forEach(([shadowOnlySpam, stableOnlySpam], index) => {
         const judgement = judgeShadow(state, { bothSpam: 10 * index, bothHam: 90 * index, shadowOnlySpam, stableOnlySpam }, { alpha: 0.05, concentration: leanFixture.k });
         state = judgement.state;
