@@ -7,7 +7,8 @@
 // rollback when failed checks reach `threshold` (1, its default, and 5).
 // A/A: the share of streams with any worse/better/SRM verdict, which must stay ≤ α = 0.05.
 // A/B: the canary at 1.5×, 2×, 5× the stable error rate at a 10% split: share detected and canary
-// requests to detection. Seeded: the same arguments give the same figures.
+// requests to detection, and how often the rate ratio's confidence sequence (level 1 − α/2) ever
+// left out the true ratio. Seeded: the same arguments give the same figures.
 import { judgeSignal, type SignalState, type Split } from '../src/analysis/index.ts';
 import { binomial, poisson, seededRandom } from './random.ts';
 
@@ -26,6 +27,8 @@ interface StreamOutcome {
   judge: { poll: number; canaryRequests: number; verdict: string } | null;
   /** Flagger's checks: for each failed one, the minute it ended and the canary's requests so far. */
   failedChecks: { minute: number; canaryRequests: number }[];
+  /** Whether the rate ratio's confidence sequence left out the true ratio at some poll. */
+  intervalMissedTruth: boolean;
 }
 
 function runStream(seed: number, split: Split, stableRate: number, canaryRate: number): StreamOutcome {
@@ -34,7 +37,8 @@ function runStream(seed: number, split: Split, stableRate: number, canaryRate: n
   const requestsPerPoll = (requestsPerMinute * POLL_SECONDS) / 60;
   const counts = { stable: { trials: 0, events: 0 }, canary: { trials: 0, events: 0 } };
   let state: SignalState | undefined;
-  const outcome: StreamOutcome = { judge: null, failedChecks: [] };
+  const outcome: StreamOutcome = { judge: null, failedChecks: [], intervalMissedTruth: false };
+  const trueRatio = canaryRate / stableRate;
   let windowRequests = 0;
   let windowErrors = 0;
   for (let poll = 1; poll <= snapshots; poll += 1) {
@@ -45,11 +49,12 @@ function runStream(seed: number, split: Split, stableRate: number, canaryRate: n
     counts.canary.events += canaryErrors;
     counts.stable.trials += requests - canary;
     counts.stable.events += binomial(random, requests - canary, stableRate);
-    if (outcome.judge === null) {
-      const judgement = judgeSignal(state, counts, { split, alpha: ALPHA, concentration });
-      state = judgement.state;
-      if (judgement.verdict !== 'no-difference-yet') outcome.judge = { poll, canaryRequests: counts.canary.trials, verdict: judgement.verdict };
-    }
+    // judged to the end, for the confidence sequence's coverage; the verdict is the first one
+    const judgement = judgeSignal(state, counts, { split, alpha: ALPHA, concentration });
+    state = judgement.state;
+    if (outcome.judge === null && judgement.verdict !== 'no-difference-yet') outcome.judge = { poll, canaryRequests: counts.canary.trials, verdict: judgement.verdict };
+    const [lower, upper] = judgement.interval;
+    if (lower > trueRatio || (upper !== null && upper < trueRatio)) outcome.intervalMissedTruth = true;
     windowRequests += canary;
     windowErrors += canaryErrors;
     if (poll % POLLS_PER_WINDOW === 0) {
@@ -122,8 +127,8 @@ out(`\nWorst A/A false-verdict share of the judge: ${percent(worstAa)} (α = ${p
 
 out('A/B (canary worse, 10% split): share detected; medians over the detected streams (canary requests, minutes)\n\n');
 const flaggerHeads = [...FLAGGER_THRESHOLDS.map((t) => `t=${t}`), 't for ≤ α'].map((t) => `Flagger ${t}: rolled back | canary requests | minutes`);
-out(`| Stable error rate | Canary | Judge: detected (worse) | wrong verdict | canary requests | minutes | ${flaggerHeads.join(' | ')} |\n`);
-out(`| ---: | ---: | --- | ---: | ---: | ---: |${' --- | ---: | ---: |'.repeat(flaggerHeads.length)}\n`);
+out(`| Stable error rate | Canary | Judge: detected (worse) | wrong verdict | canary requests | minutes | ratio interval missed the truth | ${flaggerHeads.join(' | ')} |\n`);
+out(`| ---: | ---: | --- | ---: | ---: | ---: | ---: |${' --- | ---: | ---: |'.repeat(flaggerHeads.length)}\n`);
 for (const rate of [0.001, 0.01, 0.05]) {
   for (const factor of [1.5, 2, 5]) {
     const outcomes = Array.from({ length: streams }, () => runStream(seed++, { stable: 90, canary: 10 }, rate, Math.min(1, factor * rate)));
@@ -136,7 +141,9 @@ for (const rate of [0.001, 0.01, 0.05]) {
       return `${shareWithInterval(rollbacks.length, streams)} | ${fmt(median(rollbacks.map((r) => r.canaryRequests)))} | ${fmt(median(rollbacks.map((r) => r.minute)))}`;
     });
     const minutes = median(detected.map((d) => (d.poll * POLL_SECONDS) / 60));
-    out(`| ${percent(rate, 1)} | ${factor}× | ${shareWithInterval(detected.length, streams)} | ${wrong} | ${fmt(median(detected.map((d) => d.canaryRequests)))} | ${Number.isNaN(minutes) ? '–' : minutes.toFixed(1)} | ${flaggerCells.join(' | ')} |\n`);
+    const missed = outcomes.filter((outcome) => outcome.intervalMissedTruth).length;
+    const judgeCells = `${shareWithInterval(detected.length, streams)} | ${wrong} | ${fmt(median(detected.map((d) => d.canaryRequests)))} | ${Number.isNaN(minutes) ? '–' : minutes.toFixed(1)} | ${percent(missed / streams)}`;
+    out(`| ${percent(rate, 1)} | ${factor}× | ${judgeCells} | ${flaggerCells.join(' | ')} |\n`);
   }
 }
 out(`\nFlagger's calibrated threshold (10% split): ${[...calibrated].map(([rate, t]) => `${percent(rate, 1)} → ${t ?? 'none'}`).join(', ')}\n`);
