@@ -4,7 +4,7 @@ implementation of Lindon & Malek's tests, the `savvi` package, gives for fixed c
 test/unit/analysis/savvi.test.ts checks src/analysis against them.
 
 savvi is a reference, not a dependency of the product; to regenerate the fixtures:
-    python3 -m venv .venv-savvi && .venv-savvi/bin/pip install savvi==0.3.1
+    python3 -m venv .venv-savvi && .venv-savvi/bin/pip install savvi==0.3.1 matplotlib  # savvi imports it undeclared
     .venv-savvi/bin/python hack/savvi-fixtures.py
 """
 import json
