@@ -4,22 +4,22 @@ import { z } from 'zod';
 import { AnalysisInputError } from './errors.ts';
 import { DEFAULT_ALPHA, DEFAULT_CONCENTRATION, type SignalState, judgeSignal } from './signal.ts';
 
-const describe = (input: unknown) => (input === undefined ? 'nothing' : JSON.stringify(input));
-const requiredThen = (expected: string) => (issue: { input?: unknown }) => (issue.input === undefined ? 'is required' : `must be ${expected}, got ${describe(issue.input)}`);
+const shown = (input: unknown) => (input === undefined ? 'nothing' : JSON.stringify(input));
+const requiredThen = (expected: string) => (issue: { input?: unknown }) => (issue.input === undefined ? 'is required' : `must be ${expected}, got ${shown(issue.input)}`);
 
 const count = z
   .number({ error: requiredThen('a non-negative integer') })
-  .refine((value) => Number.isSafeInteger(value) && value >= 0, { error: (issue) => `must be a non-negative integer, got ${describe(issue.input)}` });
+  .refine((value) => Number.isSafeInteger(value) && value >= 0, { error: (issue) => `must be a non-negative integer, got ${shown(issue.input)}` });
 const arm = z.strictObject({ trials: count, events: count }, { error: requiredThen('an object {"trials", "events"}') });
 const snapshot = z.strictObject({ stable: arm, canary: arm }, { error: requiredThen('an object {"stable", "canary"}') });
-const weight = z.number({ error: requiredThen('a number') }).refine((value) => value > 0 && value < 100, { error: (issue) => `must be between 0 and 100 (exclusive), got ${describe(issue.input)}` });
+const weight = z.number({ error: requiredThen('a number') }).refine((value) => value > 0 && value < 100, { error: (issue) => `must be between 0 and 100 (exclusive), got ${shown(issue.input)}` });
 const split = z
   .strictObject({ stable: weight, canary: weight }, { error: requiredThen('an object {"stable", "canary"} of weights in percent') })
   .refine((value) => Math.abs(value.stable + value.canary - 100) <= 1e-9, { error: (issue) => `stable + canary must be 100 (percent), got ${sum(issue.input)}` });
 const experiment = z.strictObject(
   {
-    alpha: z.number({ error: requiredThen('a number') }).refine((value) => value > 0 && value < 1, { error: (issue) => `must be between 0 and 1 (exclusive), got ${describe(issue.input)}` }).default(DEFAULT_ALPHA),
-    concentration: z.number({ error: requiredThen('a number') }).refine((value) => value > 0 && Number.isFinite(value), { error: (issue) => `must be a finite number greater than 0, got ${describe(issue.input)}` }).default(DEFAULT_CONCENTRATION),
+    alpha: z.number({ error: requiredThen('a number') }).refine((value) => value > 0 && value < 1, { error: (issue) => `must be between 0 and 1 (exclusive), got ${shown(issue.input)}` }).default(DEFAULT_ALPHA),
+    concentration: z.number({ error: requiredThen('a number') }).refine((value) => value > 0 && Number.isFinite(value), { error: (issue) => `must be a finite number greater than 0, got ${shown(issue.input)}` }).default(DEFAULT_CONCENTRATION),
     split,
     snapshots: z.array(snapshot, { error: requiredThen('an array of cumulative counts') }),
   },
