@@ -8,8 +8,11 @@
 // A/A: the share of streams with any worse/better/SRM verdict, which must stay ≤ α = 0.05.
 // A/B: the canary at 1.5×, 2×, 5× the stable error rate at a 10% split: share detected and canary
 // requests to detection, and how often the rate ratio's confidence sequence (level 1 − α/2) ever
-// left out the true ratio. Seeded: the same arguments give the same figures.
-import { judgeSignal, type SignalState, type Split } from '../src/analysis/index.ts';
+// left out the true ratio. Shadow: mirrored messages classified by both models, disagreements at
+// a given rate and leaning a given way; false leans under 50/50, detection otherwise, and how often
+// the agreement rate's confidence sequence left out the truth. Seeded: the same arguments give the
+// same figures.
+import { judgeShadow, judgeSignal, type ShadowState, type SignalState, type Split } from '../src/analysis/index.ts';
 import { binomial, poisson, seededRandom } from './random.ts';
 
 const streams = Number(process.argv[2] ?? '2000');
@@ -147,4 +150,49 @@ for (const rate of [0.001, 0.01, 0.05]) {
   }
 }
 out(`\nFlagger's calibrated threshold (10% split): ${[...calibrated].map(([rate, t]) => `${percent(rate, 1)} → ${t ?? 'none'}`).join(', ')}\n`);
+out(`\nShadow agreement (${requestsPerMinute.toLocaleString('en')} mirrored messages/minute, 13% spam on both, polls as above): lean test at α/2, confidence sequences at 1 − α/2\n\n`);
+out('| Disagreement rate | Shadow-only share of disagreements | Lean verdict (false if 50%) | median pairs to it | agreement interval missed the truth | lean interval missed the truth |\n| ---: | ---: | --- | ---: | ---: | ---: |\n');
+for (const disagreement of [0.002, 0.01, 0.05]) {
+  for (const shadowOnlyShare of [0.5, 0.6, 0.75]) {
+    let leaned = 0;
+    let wrongWay = 0;
+    let agreementMissed = 0;
+    let leanMissed = 0;
+    const pairsToLean: number[] = [];
+    for (let stream = 0; stream < streams; stream += 1) {
+      const random = seededRandom(seed++);
+      const pairs = { bothSpam: 0, bothHam: 0, shadowOnlySpam: 0, stableOnlySpam: 0 };
+      let state: ShadowState | undefined;
+      let leanSeen = false;
+      let agreementOut = false;
+      let leanOut = false;
+      for (let poll = 1; poll <= snapshots; poll += 1) {
+        const messages = poisson(random, (requestsPerMinute * POLL_SECONDS) / 60);
+        const disagreed = binomial(random, messages, disagreement);
+        const shadowOnly = binomial(random, disagreed, shadowOnlyShare);
+        const bothSpam = binomial(random, messages - disagreed, 0.13);
+        pairs.bothSpam += bothSpam;
+        pairs.bothHam += messages - disagreed - bothSpam;
+        pairs.shadowOnlySpam += shadowOnly;
+        pairs.stableOnlySpam += disagreed - shadowOnly;
+        const judgement = judgeShadow(state, pairs, { alpha: ALPHA });
+        state = judgement.state;
+        const [agreementLow, agreementHigh] = judgement.agreement.interval;
+        if (agreementLow > 1 - disagreement || agreementHigh < 1 - disagreement) agreementOut = true;
+        const [leanLow, leanHigh] = judgement.lean.interval;
+        if (leanLow > shadowOnlyShare || leanHigh < shadowOnlyShare) leanOut = true;
+        if (!leanSeen && judgement.lean.verdict !== 'no-lean-yet') {
+          leanSeen = true;
+          leaned += 1;
+          if (judgement.lean.verdict !== 'shadow-flags-more-spam') wrongWay += 1;
+          pairsToLean.push(pairs.bothSpam + pairs.bothHam + pairs.shadowOnlySpam + pairs.stableOnlySpam);
+        }
+      }
+      if (agreementOut) agreementMissed += 1;
+      if (leanOut) leanMissed += 1;
+    }
+    const wrongNote = shadowOnlyShare === 0.5 || wrongWay === 0 ? '' : ` (${wrongWay} the wrong way)`;
+    out(`| ${percent(disagreement, 1)} | ${percent(shadowOnlyShare, 0)} | ${shareWithInterval(leaned, streams)}${wrongNote} | ${fmt(median(pairsToLean))} | ${percent(agreementMissed / streams)} | ${percent(leanMissed / streams)} |\n`);
+  }
+}
 out(`\n${((performance.now() - started) / 1000).toFixed(0)} s\n`);
