@@ -36,6 +36,7 @@ describe('config', () => {
       fieldManager: 'sms-experiment-operator',
       skipMonitoring: false,
       kubeconfig: undefined,
+      analysis: { prometheusUrl: undefined, intervalMs: 30_000 },
     } satisfies OperatorConfig);
   });
 
@@ -68,6 +69,10 @@ describe('config', () => {
       '--skip-monitoring',
       '--kubeconfig',
       '/tmp/kubeconfig',
+      '--prometheus-url',
+      'http://prometheus.monitoring:9090',
+      '--analysis-interval',
+      '10s',
     ]);
     assert.deepEqual(config, {
       namespaces: ['team-a', 'team-b'],
@@ -86,6 +91,7 @@ describe('config', () => {
       fieldManager: 'smsx',
       skipMonitoring: true,
       kubeconfig: '/tmp/kubeconfig',
+      analysis: { prometheusUrl: 'http://prometheus.monitoring:9090', intervalMs: 10_000 },
     } satisfies OperatorConfig);
   });
 
@@ -145,6 +151,12 @@ describe('config', () => {
     const [problem] = problemsOf(['--lease-duration', '3s', '--lease-renew-interval', '2s']);
     assert.match(problem ?? '', /^--lease-duration: must be at least twice the renew interval/);
     assert.match(problemsOf(['--lease-renew-interval', '0'])[0] ?? '', /^--lease-renew-interval: must be above 0/);
+  });
+
+  it('takes only an http(s) URL for Prometheus, and an analysis interval of at least 1s', () => {
+    assert.match(problemsOf(['--prometheus-url', 'ftp://prometheus'])[0] ?? '', /^--prometheus-url: the Prometheus URL must be an http:\/\/ or https:\/\/ URL/);
+    assert.match(problemsOf([], { SMSX_PROMETHEUS_URL: 'not a url' })[0] ?? '', /^SMSX_PROMETHEUS_URL \(environment\): the Prometheus URL must be/);
+    assert.match(problemsOf(['--analysis-interval', '500ms'])[0] ?? '', /^--analysis-interval: must be at least 1s/);
   });
 
   it('bounds the field manager and the lease name by what the API server accepts', () => {
