@@ -161,9 +161,22 @@ export function judgeStep(plan: StepPlan, previous: AnalysisStatus | undefined, 
     counts[name] = { stable: byVersion[stableVersion] ?? { trials: 0, events: 0 }, canary: byVersion[canaryVersion] ?? { trials: 0, events: 0 } };
   }
   const judged = judgeExperiment(stored?.experiment, counts, { split: plan.split ?? { stable: 50, canary: 50 }, alpha: options.alpha });
-  const verdict = overallVerdict(
-    Object.entries(judged.signals).map(([name, signal]) => (signal.verdict === 'sample-ratio-mismatch' && !REQUEST_SIGNALS.has(name) ? 'no-difference-yet' : signal.verdict)),
-  );
+  const verdictOf = (name: string): Verdict => {
+    const signal = judged.signals[name];
+    if (signal === undefined) return 'no-difference-yet';
+    if (signal.verdict !== 'sample-ratio-mismatch') return signal.verdict;
+    // The rate test rejected too: a canary that fails answers later than the stable version, which
+    // skews the split of completed requests for a while; the failure is the finding, not the split.
+    const [low, high] = signal.interval;
+    if (signal.pValue <= options.alpha && low > 1) return 'worse';
+    if (signal.pValue <= options.alpha && high !== null && high < 1) return 'better';
+    return REQUEST_SIGNALS.has(name) ? 'sample-ratio-mismatch' : 'no-difference-yet';
+  };
+  // A clear regression outranks a mismatch of the split: the canary's failures are what lags its
+  // completed requests (so every request signal sees the mismatch at once), and rolling it back is
+  // right either way. A mismatch still outranks "better" and "no difference", which it would bias.
+  const verdicts = CANARY_SIGNALS.map(verdictOf);
+  const verdict = verdicts.includes('worse') ? 'worse' : overallVerdict(verdicts);
   return {
     ...base,
     verdict,
@@ -174,7 +187,7 @@ export function judgeStep(plan: StepPlan, previous: AnalysisStatus | undefined, 
         name,
         stable: { ...own.stable },
         canary: { ...own.canary },
-        verdict: signal?.verdict ?? 'no-difference-yet',
+        verdict: verdictOf(name),
         pValue: finite(signal?.pValue),
         srmPValue: finite(signal?.srmPValue),
         rateRatio: finite(signal?.rateRatio),

@@ -88,6 +88,20 @@ describe('analysis', () => {
     for (const signal of again.signals ?? []) for (const value of [signal.pValue, signal.srmPValue, signal.rateRatio ?? 0, ...(signal.interval ?? [])]) assert.ok(Number.isFinite(value));
   });
 
+  it('judgeStep: a failing canary is worse even while its completed requests lag behind the split', () => {
+    const plan = stepPlan(experiment({}, canaryStatus)) as StepPlan;
+    const lagging = { v1: { trials: 9000, events: 0 }, v2: { trials: 300, events: 200 } };
+    const balanced = { v1: { trials: 9000, events: 0 }, v2: { trials: 300, events: 0 } };
+    const judged = judgeStep(plan, undefined, { counts: { errors: lagging, slow: balanced, spam: balanced, guesses: balanced }, counters: {} }, { alpha: 0.05, now: T0 });
+    const errors = judged.signals?.find((signal) => signal.name === 'errors');
+    assert.ok((errors?.srmPValue ?? 1) <= 0.05, 'the split of completed requests is off');
+    assert.equal(errors?.verdict, 'worse');
+    assert.equal(judged.signals?.find((signal) => signal.name === 'slow')?.verdict, 'sample-ratio-mismatch', 'slow counts every request too');
+    assert.equal(judged.verdict, 'worse', 'the regression outranks the mismatch it causes');
+    const mismatchOnly = judgeStep(plan, undefined, { counts: { errors: balanced, slow: balanced, spam: balanced, guesses: balanced }, counters: {} }, { alpha: 0.05, now: T0 });
+    assert.equal(mismatchOnly.verdict, 'sample-ratio-mismatch', 'a broken split with no regression is reported as such');
+  });
+
   it('reconcilerPart leaves out what the analysis loop owns', () => {
     const status: SmsExperimentStatus = {
       ...canaryStatus,
