@@ -15,6 +15,8 @@ export interface OperatorMetrics {
   trackQueueDepth(read: () => number): void;
   /** Counts one request of the operator's API client (writes and reads; watches are counted by informers). */
   countApiRequest(verb: string, resource: string, code: number): void;
+  /** 1 while this replica may reconcile (it holds the Lease, or runs without leader election). */
+  setLeading(leading: boolean): void;
 }
 
 export interface MetricsOptions {
@@ -61,6 +63,13 @@ export function createMetrics({ now = Date.now, processMetrics = true, prefix = 
     registers: [registry],
   });
 
+  const leading = new Gauge({
+    name: `${prefix}leader`,
+    help: '1 while this replica leads (holds the Lease, or runs without leader election) and may reconcile, else 0',
+    registers: [registry],
+  });
+  leading.set(0);
+
   let readQueueDepth: () => number = () => 0;
   new Gauge({
     name: `${prefix}workqueue_depth`,
@@ -106,6 +115,9 @@ export function createMetrics({ now = Date.now, processMetrics = true, prefix = 
     },
     countApiRequest(verb, resource, code) {
       apiRequests.inc({ verb, resource, code: String(code) });
+    },
+    setLeading(isLeading) {
+      leading.set(isLeading ? 1 : 0);
     },
   };
 }
