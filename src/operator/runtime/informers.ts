@@ -5,7 +5,7 @@
 import { makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
 import type { z } from 'zod';
 import { backoffDelay, systemClock, type BackoffPolicy, type CancelTimer, type Clock } from './clock.ts';
-import { isApiError, type KubeClient } from '../kube/client.ts';
+import { apiStatusOf, isApiError, type KubeClient } from '../kube/client.ts';
 import type { Logger } from './logging.ts';
 import { liveMetadataSchema, type LiveObject } from '../kube/objects.ts';
 import { resourcePath, typeKey, type ResourceType, type TypeRef } from '../kube/resources.ts';
@@ -246,7 +246,11 @@ export class ResourceInformer<T> {
 
 /** One line for readiness messages: the status code when there is one, then the server's message. */
 export function describeWatchError(error: unknown): string {
-  if (isApiError(error)) return `HTTP ${error.code}: ${error.message}`;
+  if (isApiError(error)) {
+    // ApiException's own message spans lines (code, message, body, headers): keep the server's words.
+    const message = apiStatusOf(error)?.message ?? /^Message: (.*)$/m.exec(error.message)?.[1] ?? error.message;
+    return `HTTP ${error.code}: ${message}`;
+  }
   // client-node's Watch reports a refused watch as an Error whose message is the status text.
   const statusCode = (error as { statusCode?: unknown } | null)?.statusCode;
   const message = error instanceof Error ? error.message : String(error);
