@@ -11,6 +11,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { createPki, type Pki } from './pki.ts';
+import { projectStages } from './pod-stages.ts';
 import { startProcess, startReaper, type ManagedProcess } from './processes.ts';
 import type { Toolchain } from './toolchain.ts';
 
@@ -179,6 +180,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     const pki = await createPki(runDir);
     const admin = await readAdminCredentials(pki);
     const [etcdClientPort, etcdPeerPort, apiPort, kwokPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const stagesPath = path.join(runDir, 'kwok-stages.yaml');
+    await writeFile(stagesPath, projectStages(await readFile(toolchain.kwokStages, 'utf8')));
     mark('Created certificates');
 
     const etcdUrl = `http://127.0.0.1:${etcdClientPort}`;
@@ -247,7 +250,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         command: toolchain.kwok,
         runDir,
         args: [
-          `--kubeconfig=${kubeconfigPath}`, `--config=${toolchain.kwokStages}`,
+          `--kubeconfig=${kubeconfigPath}`, `--config=${stagesPath}`,
           '--manage-all-nodes=false', `--manage-nodes-with-annotation-selector=${FAKE_NODE_ANNOTATION}=fake`,
           `--server-address=127.0.0.1:${kwokPort}`, '--cidr=10.244.0.0/16', '--node-ip=127.0.0.1',
           // The heartbeat stage renews node status only every ~10 minutes and counts on a node Lease

@@ -114,10 +114,13 @@ export function createApp({ appVersion, modelClient, cache, metrics, logger, rea
 
   app.post(
     '/sms',
-    async (_c, next) => {
+    async (c, next) => {
       const finished = metrics.startRequest();
       try {
+        // Hono turns a handler's error into the response (onError) before this returns, so the
+        // status seen here is the one the client gets, 503 and 502 included.
         await next();
+        metrics.answered(c.res.status);
       } finally {
         finished();
       }
@@ -146,6 +149,7 @@ export function createApp({ appVersion, modelClient, cache, metrics, logger, rea
         metrics.cacheHit();
       }
       metrics.classified(answer.result);
+      if (guess !== undefined) metrics.guessed(guess === answer.result ? 'correct' : 'wrong');
       const body: SmsAnswer = { ...answer, appVersion, cached, ...(guess === undefined ? {} : { guessCorrect: guess === answer.result }) };
       return c.json(body, 200, { 'Cache-Control': 'no-store' });
     },

@@ -3,11 +3,16 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export type SpamResult = 'spam' | 'ham';
+/** Whether the user's guess (the request's optional `guess`) matched the answer. */
+export type GuessOutcome = 'correct' | 'wrong';
 
 export interface AppMetrics {
   readonly registry: Registry;
   /** Marks one classification request in flight; call the returned function when it is answered. */
   startRequest(): () => void;
+  /** Counts one answered POST /sms by its HTTP status code, errors included. */
+  readonly answered: (statusCode: number) => void;
+  readonly guessed: (outcome: GuessOutcome) => void;
   readonly classified: (result: SpamResult) => void;
   readonly cacheHit: () => void;
   readonly cacheMiss: () => void;
@@ -46,6 +51,20 @@ export function createMetrics({ version, processMetrics = true }: MetricsOptions
     buckets: [...LATENCY_BUCKETS_SECONDS],
     registers: [registry],
   });
+  // Not in the seed: exact per-version counts of requests and server errors for the experiment's
+  // analysis (a histogram's _count has no status code).
+  const requestsTotal = new Counter({
+    name: 'sms_requests_total',
+    help: 'Classification requests (POST /sms) answered, by HTTP status code and app version',
+    labelNames: ['version', 'code'] as const,
+    registers: [registry],
+  });
+  const guessesTotal = new Counter({
+    name: 'sms_guesses_total',
+    help: "Answers to requests that carried a guess, by whether the user's guess matched the answer",
+    labelNames: ['version', 'outcome'] as const,
+    registers: [registry],
+  });
   const cacheHits = new Counter({ name: 'sms_cache_hits_total', help: 'Classifications answered from the cache', labelNames: ['version'] as const, registers: [registry] });
   const cacheMisses = new Counter({ name: 'sms_cache_misses_total', help: 'Classifications not in the cache', labelNames: ['version'] as const, registers: [registry] });
   const modelCalls = new Counter({
@@ -63,9 +82,23 @@ export function createMetrics({ version, processMetrics = true }: MetricsOptions
   const misses = cacheMisses.labels(labels);
   const calls = modelCalls.labels(labels);
   const byResult = { spam: classifiedTotal.labels({ result: 'spam', version }), ham: classifiedTotal.labels({ result: 'ham', version }) };
+  const byOutcome = { correct: guessesTotal.labels({ version, outcome: 'correct' }), wrong: guessesTotal.labels({ version, outcome: 'wrong' }) };
+  // Status codes are resolved on first use; 200 is there from the start.
+  const byCode = new Map<number, ReturnType<typeof requestsTotal.labels>>();
+  const ofCode = (statusCode: number) => {
+    let child = byCode.get(statusCode);
+    if (child === undefined) {
+      child = requestsTotal.labels({ version, code: String(statusCode) });
+      byCode.set(statusCode, child);
+    }
+    return child;
+  };
   // Zero series exist from the start, so rate() and ratios work before the first request.
-  for (const counter of [hits, misses, calls, byResult.spam, byResult.ham]) counter.inc(0);
+  for (const counter of [hits, misses, calls, byResult.spam, byResult.ham, byOutcome.correct, byOutcome.wrong, ofCode(200)]) counter.inc(0);
   active.set(0);
+  // prom-client writes a histogram's buckets only once it has observed something; zero() makes
+  // them exist from the start too, so a version without traffic yet still has its series.
+  latency.zero(labels);
 
   return {
     registry,
@@ -77,6 +110,8 @@ export function createMetrics({ version, processMetrics = true }: MetricsOptions
         active.dec();
       };
     },
+    answered: (statusCode) => ofCode(statusCode).inc(),
+    guessed: (outcome) => byOutcome[outcome].inc(),
     classified: (result) => byResult[result].inc(),
     cacheHit: () => hits.inc(),
     cacheMiss: () => misses.inc(),

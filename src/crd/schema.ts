@@ -26,7 +26,7 @@ import {
   celString,
   durationSeconds,
 } from './formats.ts';
-import { described, matches, whenPresent } from './rules.ts';
+import { described, matches, whenPresent, type ValidationRule } from './rules.ts';
 
 export const GROUP = 'experiments.sms-app.io';
 export const VERSION = 'v1alpha1';
@@ -74,6 +74,28 @@ const versionLabel = (role: string, version: string, usedBy: string) =>
     [matches(DNS1123_LABEL, `version must be a DNS-1123 label: lowercase letters, digits and '-', e.g. v2 (it names an Istio subset)`)],
   ).default(version);
 
+/** Annotation keys the operator sets on pods itself; a user value would be overwritten, so it is refused. */
+export const RESERVED_POD_ANNOTATION_PREFIX = 'experiments.sms-app.io/';
+const MAX_POD_ANNOTATIONS = 32;
+
+const podAnnotations = (role: string) =>
+  described(
+    // maxProperties (below) bounds the CEL cost of the key rule; the API server reports the count itself.
+    z
+      .record(z.string().max(DNS1123_SUBDOMAIN_MAX_LENGTH + 64), z.string().max(4096))
+      .refine((annotations) => Object.keys(annotations).length <= MAX_POD_ANNOTATIONS, `podAnnotations may have at most ${MAX_POD_ANNOTATIONS} entries`),
+    `Extra annotations on the ${role} pods (e.g. for Istio or a log shipper), at most ${MAX_POD_ANNOTATIONS}. ` +
+      `Keys under ${RESERVED_POD_ANNOTATION_PREFIX} are the operator's own and refused. Default none.`,
+    [
+      {
+        rule: `self.all(key, !key.startsWith('${RESERVED_POD_ANNOTATION_PREFIX}'))`,
+        message: `podAnnotations may not set keys under ${RESERVED_POD_ANNOTATION_PREFIX}: the operator sets those itself`,
+        holds: (annotations: Record<string, string>) => Object.keys(annotations).every((key) => !key.startsWith(RESERVED_POD_ANNOTATION_PREFIX)),
+      },
+    ],
+    { maxProperties: MAX_POD_ANNOTATIONS },
+  ).optional();
+
 const port = (description: string, defaultPort: number) =>
   described(z.number().int().min(1).max(65535), `${description} 1 to 65535. Default ${defaultPort}.`).default(defaultPort);
 
@@ -83,6 +105,7 @@ const appVersion = (version: string) => {
     image: image(`${role} (Node.js web page and API in front of the model service)`, DEFAULT_APP_IMAGE),
     replicas: replicas(`${role} Deployment`),
     version: versionLabel(role, version, 'the app DestinationRule, the sticky cookie value, paired routing to the model'),
+    podAnnotations: podAnnotations(role),
   });
 };
 
@@ -97,6 +120,7 @@ const modelVersion = (version: string, artifact: string) => {
       `Model artifact version the ${role} loads from the model storage (a label value). Default ${artifact}.`,
       [matches(LABEL_VALUE, "artifact must be a label value: letters, digits, '-', '_' and '.', starting and ending with a letter or digit")],
     ).default(artifact),
+    podAnnotations: podAnnotations(role),
   });
 };
 
@@ -320,6 +344,54 @@ export const storageSpecSchema = described(
   ],
 );
 
+export const DEFAULT_PROGRESS_DEADLINE_SECONDS = 600;
+const MIN_PROGRESS_DEADLINE_SECONDS = 5;
+const MAX_PROGRESS_DEADLINE_SECONDS = 86_400;
+
+type ServingSpec = {
+  mode: 'canary' | 'shadow';
+  app: { stable: { replicas: number }; canary: { replicas: number } };
+  model: { stable: { replicas: number }; canary: { replicas: number }; shadow: { replicas: number } };
+  traffic: { weights: { stable: number; canary: number }; mirrorPercent: number };
+};
+
+/**
+ * Traffic only for versions that have pods: a weight (or a mirror share) for a version scaled to zero
+ * would send users to an empty Istio subset, where Envoy answers 503. Refused at admission rather than
+ * held by the operator: the person editing learns it at once, from kubectl, and nothing half-applies.
+ * The app canary needs its paired model canary too, or its users' classifications fail.
+ */
+function servingReplicaRules(): ValidationRule<ServingSpec>[] {
+  // Every field read, parents first: the API server checks `spec: {}` defaults before nesting them.
+  const present = [
+    'mode', 'app', 'app.stable', 'app.stable.replicas', 'app.canary', 'app.canary.replicas',
+    'model', 'model.stable', 'model.stable.replicas', 'model.canary', 'model.canary.replicas', 'model.shadow', 'model.shadow.replicas',
+    'traffic', 'traffic.weights', 'traffic.weights.stable', 'traffic.weights.canary', 'traffic.mirrorPercent',
+  ];
+  return [
+    {
+      rule: whenPresent(present, "self.mode != 'canary' || self.traffic.weights.canary == 0 || (self.app.canary.replicas > 0 && self.model.canary.replicas > 0)"),
+      message:
+        'traffic.weights.canary is above 0 while app.canary.replicas or model.canary.replicas is 0: the canary would get users with no pod to answer them; scale the canary up or set its weight to 0',
+      fieldPath: '.traffic.weights.canary',
+      holds: (spec) => spec.mode !== 'canary' || spec.traffic.weights.canary === 0 || (spec.app.canary.replicas > 0 && spec.model.canary.replicas > 0),
+    },
+    {
+      rule: whenPresent(present, "(self.mode == 'canary' && self.traffic.weights.stable == 0) || (self.app.stable.replicas > 0 && self.model.stable.replicas > 0)"),
+      message:
+        'app.stable.replicas or model.stable.replicas is 0 while the stable version gets traffic (a stable weight above 0, or shadow mode): scale the stable version up, or move every user to the canary first',
+      fieldPath: '.app.stable.replicas',
+      holds: (spec) => (spec.mode === 'canary' && spec.traffic.weights.stable === 0) || (spec.app.stable.replicas > 0 && spec.model.stable.replicas > 0),
+    },
+    {
+      rule: whenPresent(present, "self.mode != 'shadow' || self.traffic.mirrorPercent == 0.0 || self.model.shadow.replicas > 0"),
+      message: 'traffic.mirrorPercent is above 0 while model.shadow.replicas is 0: the mirrored calls would have no shadow pod; scale the shadow up or set mirrorPercent to 0',
+      fieldPath: '.traffic.mirrorPercent',
+      holds: (spec) => spec.mode !== 'shadow' || spec.traffic.mirrorPercent === 0 || spec.model.shadow.replicas > 0,
+    },
+  ];
+}
+
 export const smsExperimentSpecSchema = described(
   z.object({
     mode: described(
@@ -333,9 +405,16 @@ export const smsExperimentSpecSchema = described(
     ingress: ingressSpecSchema.prefault({}),
     monitoring: monitoringSpecSchema.prefault({}),
     storage: storageSpecSchema.default({ hostPath: DEFAULT_MODEL_HOST_PATH }),
+    progressDeadlineSeconds: described(
+      z.number().int().min(MIN_PROGRESS_DEADLINE_SECONDS).max(MAX_PROGRESS_DEADLINE_SECONDS),
+      `Seconds a Deployment of the experiment may take to make progress before its rollout counts as stalled ` +
+        `(the Deployments' progressDeadlineSeconds); a stalled rollout makes the experiment Degraded. ` +
+        `${MIN_PROGRESS_DEADLINE_SECONDS} to ${MAX_PROGRESS_DEADLINE_SECONDS}. Default ${DEFAULT_PROGRESS_DEADLINE_SECONDS}.`,
+    ).default(DEFAULT_PROGRESS_DEADLINE_SECONDS),
   }),
   'Desired state of the experiment; every field has a default, so spec: {} is a 90/10 canary.',
   [
+    ...servingReplicaRules(),
     {
       rule: whenPresent(
         ['ingress', 'istio', 'istio.hosts'],

@@ -8,6 +8,7 @@ import { describeUnready, type ModelState } from './model-state.ts';
 import { readBodyWithin, requestHeader, type NodeEnv } from './request-body.ts';
 import type { ModelMetrics } from './service-metrics.ts';
 import { trafficSource } from './shadow.ts';
+import { compareWithStable } from './shadow-comparison.ts';
 
 export const MAX_BODY_BYTES = SMS_BODY_LIMIT_BYTES;
 
@@ -16,6 +17,11 @@ export interface ModelAppOptions {
   metrics: ModelMetrics;
   /** Every request counts as shadow traffic (the shadow Deployment sets SHADOW_MODE=true). */
   shadowMode: boolean;
+  /**
+   * The stable model a shadow compares with (STABLE_MODEL_VERSION); undefined when none is
+   * configured. Its state never affects readiness: the shadow serves whether or not it can compare.
+   */
+  stable?: () => ModelState;
   /** True once shutdown began: not ready any more, but requests that still arrive are served. */
   draining?: () => boolean;
   logger: Logger;
@@ -47,7 +53,7 @@ function describeType(value: unknown): string {
 
 const errorResponse = (c: Context<NodeEnv>, status: 400 | 404 | 405 | 413 | 415 | 500 | 503, message: string) => c.json({ error: message }, status);
 
-export function createModelApp({ state, metrics, shadowMode, logger, draining = () => false }: ModelAppOptions): Hono<NodeEnv> {
+export function createModelApp({ state, metrics, shadowMode, logger, stable, draining = () => false }: ModelAppOptions): Hono<NodeEnv> {
   const app = new Hono<NodeEnv>();
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
@@ -55,9 +61,17 @@ export function createModelApp({ state, metrics, shadowMode, logger, draining = 
   app.get('/readyz', (c) => {
     if (draining()) return c.json({ status: 'not ready', reason: 'service is shutting down' }, 503);
     const current = state();
-    if (current.status === 'ready') return c.json({ status: 'ready', modelVersion: current.loaded.metadata.modelVersion });
+    if (current.status === 'ready') return c.json({ status: 'ready', modelVersion: current.loaded.metadata.modelVersion, ...comparisonStatus() });
     return c.json({ status: 'not ready', reason: describeUnready(current) }, 503);
   });
+
+  /** What /readyz says about the comparison with the stable model, when one is configured. */
+  function comparisonStatus(): { comparison?: { status: 'comparing'; stableVersion: string } | { status: 'not comparing'; reason: string } } {
+    if (stable === undefined) return {};
+    const current = stable();
+    if (current.status === 'ready') return { comparison: { status: 'comparing', stableVersion: current.loaded.metadata.modelVersion } };
+    return { comparison: { status: 'not comparing', reason: `stable ${describeUnready(current)}` } };
+  }
 
   app.get('/metrics', async (c) => {
     const text = await metrics.registry.metrics();
@@ -90,6 +104,8 @@ export function createModelApp({ state, metrics, shadowMode, logger, draining = 
       const prediction = classifier.predict(request.data.sms);
       metrics.observeInference(metadata.modelVersion, (performance.now() - started) / 1000);
       metrics.countPrediction(metadata.modelVersion, trafficSource(shadowMode, requestHeader(c, 'host')));
+      const stableState = stable?.();
+      if (stableState?.status === 'ready') compareWithStable(request.data.sms, { version: metadata.modelVersion, ...prediction }, stableState.loaded, metrics, logger);
       const response: PredictResponse = { ...prediction, modelVersion: metadata.modelVersion, classifier: 'naive-bayes' };
       return c.json(response);
     } finally {

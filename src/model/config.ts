@@ -33,6 +33,11 @@ const envSchema = z.object({
     .url({ protocol: /^https?$/, error: () => 'MODEL_URL must be an http(s) URL' })
     .optional(),
   SHADOW_MODE: booleanText('SHADOW_MODE'),
+  STABLE_MODEL_VERSION: z
+    .string()
+    .regex(ARTIFACT_NAME, "STABLE_MODEL_VERSION must be an artifact name: letters, digits, '.', '_' or '-', at most 63, starting and ending with a letter or digit")
+    .optional(),
+  STABLE_MODEL_PATH: z.string().min(1, 'STABLE_MODEL_PATH must not be empty when set').optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: () => `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   MODEL_RETRY_SECONDS: z.coerce
     .number({ error: () => 'MODEL_RETRY_SECONDS must be a number' })
@@ -54,6 +59,11 @@ export interface ModelServiceConfig {
   /** Base URL to fetch a missing artifact from (<MODEL_URL>/<artifact>/model.json and metadata.json). */
   modelUrl: string | undefined;
   shadowMode: boolean;
+  /**
+   * A shadow's comparison model: the stable version's artifact, loaded next to the shadow's own so
+   * every message is classified by both (STABLE_MODEL_VERSION, STABLE_MODEL_PATH).
+   */
+  stable: { artifact: string; artifactDirectory: string } | undefined;
   /** How often a missing artifact is looked for again. */
   retryMs: number;
   logLevel: (typeof LOG_LEVELS)[number];
@@ -71,6 +81,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): ModelServiceConfig {
   const parsed = envSchema.safeParse(present(env));
   if (!parsed.success) throw new ConfigError('Invalid model service configuration', parsed.error.issues.map((issue) => issue.message));
   const values = parsed.data;
+  const stableProblems = [
+    ...(values.STABLE_MODEL_VERSION !== undefined && !values.SHADOW_MODE ? ['STABLE_MODEL_VERSION is set but SHADOW_MODE is not "true": only a shadow compares its answers with the stable model'] : []),
+    ...(values.STABLE_MODEL_PATH !== undefined && values.STABLE_MODEL_VERSION === undefined ? ['STABLE_MODEL_PATH is set without STABLE_MODEL_VERSION: set the stable artifact name too'] : []),
+  ];
+  if (stableProblems.length > 0) throw new ConfigError('Invalid model service configuration', stableProblems);
   return {
     port: values.MODEL_PORT,
     host: values.MODEL_LISTEN_HOST,
@@ -78,6 +93,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): ModelServiceConfig {
     artifactDirectory: values.MODEL_PATH ?? path.join(values.MODEL_DIR, values.MODEL_VERSION),
     modelUrl: values.MODEL_URL,
     shadowMode: values.SHADOW_MODE,
+    stable:
+      values.STABLE_MODEL_VERSION === undefined
+        ? undefined
+        : { artifact: values.STABLE_MODEL_VERSION, artifactDirectory: values.STABLE_MODEL_PATH ?? path.join(values.MODEL_DIR, values.STABLE_MODEL_VERSION) },
     retryMs: values.MODEL_RETRY_SECONDS * 1000,
     logLevel: values.LOG_LEVEL,
     shutdownGraceMs: values.SHUTDOWN_GRACE_SECONDS * 1000,

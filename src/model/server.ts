@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { createModelApp } from './app.ts';
 import type { ModelServiceConfig } from './config.ts';
 import { loadModel } from './model-loader.ts';
-import type { ModelState } from './model-state.ts';
+import { describeUnready, type ModelState } from './model-state.ts';
 import { createModelMetrics } from './service-metrics.ts';
 
 export interface RunningService {
@@ -21,8 +21,16 @@ export interface RunningService {
 export async function startModelServer(config: ModelServiceConfig, logger: Logger): Promise<RunningService> {
   let state: ModelState = { status: 'loading', waitingFor: `reading ${config.artifactDirectory}` };
   const metrics = createModelMetrics();
+  let stableState: ModelState = { status: 'loading', waitingFor: `reading ${config.stable?.artifactDirectory ?? ''}` };
   let draining = false;
-  const app = createModelApp({ state: () => state, metrics, shadowMode: config.shadowMode, logger, draining: () => draining });
+  const app = createModelApp({
+    state: () => state,
+    metrics,
+    shadowMode: config.shadowMode,
+    logger,
+    ...(config.stable === undefined ? {} : { stable: () => stableState }),
+    draining: () => draining,
+  });
 
   const server = await new Promise<Server>((resolve, reject) => {
     const created = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(created)) as Server;
@@ -31,7 +39,10 @@ export async function startModelServer(config: ModelServiceConfig, logger: Logge
   // Short keep-alive so a draining server is not held open by idle clients.
   server.keepAliveTimeout = 5_000;
   const port = (server.address() as AddressInfo).port;
-  logger.info({ port, host: config.host, artifact: config.artifact, directory: config.artifactDirectory, shadowMode: config.shadowMode }, 'Started model service');
+  logger.info(
+    { port, host: config.host, artifact: config.artifact, directory: config.artifactDirectory, shadowMode: config.shadowMode, stableArtifact: config.stable?.artifact },
+    'Started model service',
+  );
 
   const abort = new AbortController();
   const loading = loadModel({
@@ -48,6 +59,38 @@ export async function startModelServer(config: ModelServiceConfig, logger: Logge
     const problem = error instanceof Error ? error.message : String(error);
     state = { status: 'failed', problem };
     logger.error({ err: error }, `Failed to load model: ${problem}`);
+  });
+
+  // The stable artifact loads the same way, on its own; until it is there (or if it is refused) the
+  // shadow serves without comparing, and /readyz, the log and a gauge say so.
+  metrics.setComparisonAvailable(false);
+  const stableLoading =
+    config.stable === undefined
+      ? Promise.resolve()
+      : loadModel({
+          artifact: config.stable.artifact,
+          artifactDirectory: config.stable.artifactDirectory,
+          modelUrl: config.modelUrl,
+          retryMs: config.retryMs,
+          logger: logger.child({ comparison: 'stable' }),
+          signal: abort.signal,
+          setState: (next) => {
+            stableState = next;
+          },
+        }).catch((error: unknown) => {
+          const problem = error instanceof Error ? error.message : String(error);
+          stableState = { status: 'failed', problem };
+          logger.error({ err: error, comparison: 'stable' }, `Failed to load the stable model to compare with: ${problem}`);
+        });
+  void Promise.all([loading, stableLoading]).then(() => {
+    if (config.stable === undefined) return;
+    if (state.status === 'ready' && stableState.status === 'ready') {
+      metrics.prepareComparisons(state.loaded.metadata.modelVersion, stableState.loaded.metadata.modelVersion);
+      metrics.setComparisonAvailable(true);
+      logger.info({ version: state.loaded.metadata.modelVersion, stableVersion: stableState.loaded.metadata.modelVersion }, 'Comparing every answer with the stable model');
+    } else if (stableState.status !== 'ready') {
+      logger.warn({ reason: describeUnready(stableState) }, 'Serving without comparing with the stable model');
+    }
   });
 
   let stopping: Promise<void> | undefined;

@@ -12,7 +12,22 @@ export interface ModelMetrics {
   observeInference(version: string, seconds: number): void;
   /** Marks one /predict request in flight; call the returned function when it ends. */
   trackInflight(version: string): () => void;
+  /** Creates the four pairs of a version couple at 0, so they exist before the first message. */
+  prepareComparisons(version: string, stableVersion: string): void;
+  /** One message classified by the shadow (version) and by the stable model it is compared with. */
+  countComparison(pair: ComparisonPair): void;
+  /** 1 while the stable artifact is loaded and every answer is compared, else 0. */
+  setComparisonAvailable(available: boolean): void;
 }
+
+export interface ComparisonPair {
+  version: string;
+  stableVersion: string;
+  stableResult: 'spam' | 'ham';
+  shadowResult: 'spam' | 'ham';
+}
+
+const RESULTS = ['spam', 'ham'] as const;
 
 export function createModelMetrics(options: { processMetrics?: boolean } = {}): ModelMetrics {
   const registry = new Registry();
@@ -36,8 +51,25 @@ export function createModelMetrics(options: { processMetrics?: boolean } = {}): 
     labelNames: ['version'] as const,
     registers: [registry],
   });
+  const comparisons = new Counter({
+    name: 'sms_model_shadow_comparisons_total',
+    help: "Messages classified by this shadow model and by the stable model, by both models' results",
+    labelNames: ['version', 'stable_version', 'stable_result', 'shadow_result'] as const,
+    registers: [registry],
+  });
+  const comparisonAvailable = new Gauge({
+    name: 'sms_model_shadow_comparison_available',
+    help: 'Whether the stable artifact is loaded and every answer is compared with it (1) or not (0)',
+    registers: [registry],
+  });
   return {
     registry,
+    prepareComparisons(version, stableVersion) {
+      for (const stable of RESULTS) for (const shadow of RESULTS) comparisons.inc({ version, stable_version: stableVersion, stable_result: stable, shadow_result: shadow }, 0);
+    },
+    countComparison: ({ version, stableVersion, stableResult, shadowResult }) =>
+      comparisons.inc({ version, stable_version: stableVersion, stable_result: stableResult, shadow_result: shadowResult }),
+    setComparisonAvailable: (available) => comparisonAvailable.set(available ? 1 : 0),
     countPrediction: (version, source) => predictions.inc({ version, source }),
     observeInference: (version, seconds) => inference.observe({ version }, seconds),
     trackInflight(version) {

@@ -12,7 +12,7 @@ import { createReconciler } from './controller/reconciler.ts';
 import { createKubeClient, type KubeClient } from './kube/client.ts';
 import { withRequestCounting } from './kube/counting-client.ts';
 import { liveObjectSchema, type LiveObject } from './kube/objects.ts';
-import { NAMESPACE } from './kube/resources.ts';
+import { POD } from './kube/resources.ts';
 import { EXPERIMENT_LABEL, renderPlan } from './render/index.ts';
 import { systemClock, type CancelTimer, type Clock } from './runtime/clock.ts';
 import { createEventRecorder } from './runtime/events.ts';
@@ -124,15 +124,23 @@ export async function startOperator({ config, logger, kubeConfig, clock = system
       ),
     ),
   );
-  // A label change on a namespace (Istio injection) re-evaluates every experiment in it at once.
-  const namespaces = new ResourceInformer<LiveObject>({
-    ...common,
-    type: NAMESPACE,
-    namespace: undefined,
-    schema: liveObjectSchema,
-    keysOf: (object) => experimentKeys(object.metadata.name),
-  });
-  const allInformers = new InformerSet<unknown>([...experiments.informers, ...owned.informers, namespaces]);
+  // The experiments' pods (by the experiment label their templates carry): sidecar injection is
+  // judged on them, and a pod that gains or loses its sidecar re-evaluates its experiment.
+  const pods = new InformerSet<LiveObject>(
+    watchedNamespaces.map(
+      (namespace) =>
+        new ResourceInformer<LiveObject>({
+          ...common,
+          type: POD,
+          namespace,
+          labelSelector: EXPERIMENT_LABEL,
+          schema: liveObjectSchema,
+          cacheReceivedObjects: true,
+          keysOf: keysOfOwner,
+        }),
+    ),
+  );
+  const allInformers = new InformerSet<unknown>([...experiments.informers, ...owned.informers, ...pods.informers]);
 
   let syncTimedOut = false;
   const syncBound = formatDuration(config.cacheSyncTimeoutMs);
@@ -162,10 +170,7 @@ export async function startOperator({ config, logger, kubeConfig, clock = system
   const reconcile = createReconciler({
     experiments: { lookup: (namespace, name) => experiments.lookup(SMS_EXPERIMENT, namespace, name) },
     liveObjects: owned,
-    namespaceLabels: (namespace) => {
-      const entry = namespaces.lookup('', namespace);
-      return entry ? (entry.metadata.labels ?? {}) : undefined;
-    },
+    pods,
     applier,
     recorder,
     metrics,

@@ -197,9 +197,10 @@ describe('operator on a real API server', function () {
       ['app/canary/v2 sms-app-app-canary 1/1', 'app/stable/v1 sms-app-app 1/1', 'model/canary/v2 sms-app-model-canary 1/1', 'model/stable/v1 sms-app-model 1/1'],
     );
     assert.equal(conditionOf(experiment, 'Progressing')?.status, 'False');
-    // Test namespaces carry no istio-injection label: expected, reported, and not blocking Ready.
+    // kwok pods run no Istio sidecar: expected, reported (judged on the pods), and not blocking Ready.
     assert.equal(conditionOf(experiment, 'Degraded')?.status, 'True');
-    assert.equal(conditionOf(experiment, 'Degraded')?.reason, 'SidecarInjectionDisabled');
+    assert.equal(conditionOf(experiment, 'Degraded')?.reason, 'SidecarsMissing');
+    assert.match(conditionOf(experiment, 'Degraded')?.message ?? '', /^1 of 1 pods of Deployment sms-app-app, .* run without the Istio sidecar/);
 
     const pods = await client.list(POD, ns.sample, { labelSelector: `${EXPERIMENT_LABEL}=${EXPERIMENT}` });
     assert.equal(pods.items.length, 4, 'one Running pod per Deployment');
@@ -313,13 +314,13 @@ describe('operator on a real API server', function () {
     const passesBefore = await passesOf(operator, ns.sample);
 
     // Two forced passes with nothing to change: an annotation on the experiment (changes its
-    // resourceVersion, not its generation), and a label on its namespace (re-queues its experiments).
+    // resourceVersion, not its generation), and an annotation on its pods (re-queues their experiment).
     await kubectlOk(['annotate', 'smsx', EXPERIMENT, '-n', ns.sample, 'smsx.test/poke=1']);
     await eventually('a pass after the annotation', async () => assert.ok((await passesOf(operator, ns.sample)) > passesBefore), { intervalMs: 50 });
     const afterAnnotation = await passesOf(operator, ns.sample);
     const experimentVersion = (await experimentIn(ns.sample)).metadata.resourceVersion;
-    await kubectlOk(['label', 'namespace', ns.sample, 'smsx.test/poke=1']);
-    await eventually('a pass after the namespace label', async () => assert.ok((await passesOf(operator, ns.sample)) > afterAnnotation), { intervalMs: 50 });
+    await kubectlOk(['annotate', 'pods', '-n', ns.sample, '-l', `${EXPERIMENT_LABEL}=${EXPERIMENT}`, 'smsx.test/poke=1']);
+    await eventually('a pass after the pod annotation', async () => assert.ok((await passesOf(operator, ns.sample)) > afterAnnotation), { intervalMs: 50 });
     await new Promise((resolve) => setTimeout(resolve, 300));
 
     assert.deepEqual(await snapshot(), before, 'no owned object changed');

@@ -45,6 +45,7 @@ export const DOCUMENTED_DEFAULTS: SmsExperimentSpec = {
   ingress: { enabled: true, host: 'sms-nginx.local', className: 'nginx' },
   monitoring: { enabled: true, highRequestRate: { perMinute: 15, for: '2m' } },
   storage: { hostPath: '/mnt/shared/models' },
+  progressDeadlineSeconds: 600,
 };
 
 const email = { to: 'oncall@example.com', from: 'alerts@example.com', smarthost: 'smtp.example.com:587' };
@@ -119,6 +120,49 @@ export const INVALID_EXPERIMENTS: readonly InvalidExperiment[] = [
     field: 'spec.model.stable.replicas',
     message: 'Too small',
     serverMessage: 'greater than or equal to 0',
+  },
+  {
+    title: 'canary weight for a canary scaled to zero',
+    spec: { app: { canary: { replicas: 0 } } },
+    field: 'spec.traffic.weights.canary',
+    message: 'traffic.weights.canary is above 0 while app.canary.replicas or model.canary.replicas is 0',
+  },
+  {
+    title: 'canary weight for a canary whose paired model is scaled to zero',
+    spec: { model: { canary: { replicas: 0 } }, traffic: { weights: { stable: 50, canary: 50 } } },
+    field: 'spec.traffic.weights.canary',
+    message: 'no pod to answer them',
+  },
+  {
+    title: 'stable weight for a stable app scaled to zero',
+    spec: { app: { stable: { replicas: 0 } } },
+    field: 'spec.app.stable.replicas',
+    message: 'app.stable.replicas or model.stable.replicas is 0 while the stable version gets traffic',
+  },
+  {
+    title: 'shadow mode with the stable model scaled to zero',
+    spec: { mode: 'shadow', model: { stable: { replicas: 0 } } },
+    field: 'spec.app.stable.replicas',
+    message: 'while the stable version gets traffic',
+  },
+  {
+    title: 'a mirror share for a shadow scaled to zero',
+    spec: { mode: 'shadow', model: { shadow: { replicas: 0 } }, traffic: { mirrorPercent: 2.5 } },
+    field: 'spec.traffic.mirrorPercent',
+    message: 'traffic.mirrorPercent is above 0 while model.shadow.replicas is 0',
+  },
+  {
+    title: 'a pod annotation the operator owns',
+    spec: { app: { canary: { podAnnotations: { 'experiments.sms-app.io/config-hash': 'x' } } } },
+    field: 'spec.app.canary.podAnnotations',
+    message: 'podAnnotations may not set keys under experiments.sms-app.io/',
+  },
+  {
+    title: 'a progress deadline of zero',
+    spec: { progressDeadlineSeconds: 0 },
+    field: 'spec.progressDeadlineSeconds',
+    message: 'Too small',
+    serverMessage: 'greater than or equal to 5',
   },
   {
     title: 'an absurd number of replicas',
@@ -292,7 +336,10 @@ export const VALID_EXPERIMENTS: readonly ValidExperiment[] = [
   { title: 'a TTL of 400 days', spec: { traffic: { stickySession: { ttl: '9600h' } } } },
   { title: 'a cookie name with token characters', spec: { traffic: { stickySession: { cookie: 'exp.version_2' } } } },
   { title: 'storage on a PersistentVolumeClaim', spec: { storage: { persistentVolumeClaim: 'model-artifacts' } } },
-  { title: 'zero replicas', spec: { app: { canary: { replicas: 0 } }, model: { canary: { replicas: 0 } } } },
+  { title: 'a canary scaled to zero with no weight', spec: { app: { canary: { replicas: 0 } }, model: { canary: { replicas: 0 } }, traffic: { weights: { stable: 100, canary: 0 } } } },
+  { title: 'a stable scaled to zero with every user on the canary', spec: { app: { stable: { replicas: 0 } }, traffic: { weights: { stable: 0, canary: 100 } } } },
+  { title: 'a shadow scaled to zero with mirroring off', spec: { mode: 'shadow', model: { shadow: { replicas: 0 } }, traffic: { mirrorPercent: 0 } } },
+  { title: 'annotations on the canary pods', spec: { app: { canary: { podAnnotations: { 'sidecar.istio.io/proxyCPU': '100m' } } } } },
   { title: 'the ingress disabled, reusing an Istio host name', spec: { ingress: { enabled: false, host: 'sms-app.local' } } },
   {
     title: 'e-mail alerting to two recipients through an IPv6 smarthost',

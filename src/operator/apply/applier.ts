@@ -73,6 +73,11 @@ export interface ApplyReport {
   why?: string;
   /** Managers whose conflicting fields were taken back with force, e.g. ["kubectl-edit"]. */
   tookOverFrom?: readonly string[];
+  /**
+   * The object as the API server holds it after this apply (its response), or as read when nothing
+   * had to change: what readiness must be judged on, since the cache may not have seen the write yet.
+   */
+  live?: LiveObject | undefined;
 }
 
 export interface Applier {
@@ -97,6 +102,12 @@ export interface ApplierOptions {
   client: KubeClient;
   cache: LiveObjectReader;
   fieldManager: string;
+}
+
+/** An apply response as a live object; undefined when it is not one (the caller falls back to the cache). */
+function parsedResponse(response: unknown): LiveObject | undefined {
+  const parsed = liveObjectSchema.safeParse(response);
+  return parsed.success ? parsed.data : undefined;
 }
 
 export function createApplier({ client, cache, fieldManager }: ApplierOptions): Applier {
@@ -124,24 +135,25 @@ export function createApplier({ client, cache, fieldManager }: ApplierOptions): 
     if (live && !isControlledBy(live, owner)) throw foreignOwnerError(ref, live, owner);
 
     const state = live ? freshness(desired, live, fieldManager) : { upToDate: false as const, why: 'it does not exist' };
-    if (state.upToDate) return { object: ref, outcome: 'unchanged' };
+    if (state.upToDate) return { object: ref, outcome: 'unchanged', live };
 
     const outcome: ApplyOutcome = live ? 'configured' : 'created';
     try {
-      await client.apply(type, desired, { fieldManager, force: false });
-      return { object: ref, outcome, why: state.why };
+      const response = await client.apply(type, desired, { fieldManager, force: false });
+      return { object: ref, outcome, why: state.why, live: parsedResponse(response) };
     } catch (error) {
       if (!isApiError(error, 409)) throw new ObjectWriteError('ApplyFailed', ref, error);
       const managers = conflictingManagers(error);
       // No live object a moment ago: someone else created it in between. Never take that over.
       if (!live) throw new OwnershipConflictError(ref, 'was just created by another writer', managers);
       // Our object, hand-edited: the experiment is the source of truth for the fields we render.
+      let response: unknown;
       try {
-        await client.apply(type, desired, { fieldManager, force: true });
+        response = await client.apply(type, desired, { fieldManager, force: true });
       } catch (forced) {
         throw new ObjectWriteError('ApplyFailed', ref, forced);
       }
-      return { object: ref, outcome, why: state.why, tookOverFrom: managers };
+      return { object: ref, outcome, why: state.why, tookOverFrom: managers, live: parsedResponse(response) };
     }
   }
 

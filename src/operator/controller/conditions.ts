@@ -21,8 +21,11 @@ export const Reason = {
   OwnershipConflict: 'OwnershipConflict',
   PruneFailed: 'PruneFailed',
   InvalidSpec: 'InvalidSpec',
-  SidecarInjectionDisabled: 'SidecarInjectionDisabled',
+  SidecarsMissing: 'SidecarsMissing',
   MonitoringCRDsMissing: 'MonitoringCRDsMissing',
+  TrafficHeld: 'TrafficHeld',
+  RolloutStalled: 'RolloutStalled',
+  PreviousExperimentNotGone: 'PreviousExperimentNotGone',
 } as const;
 
 /** Why a reconcile could not bring the objects to the desired state; `reason` is CamelCase. */
@@ -31,27 +34,15 @@ export interface ReconcileFailure {
   message: string;
 }
 
-export type SidecarInjection = 'enabled' | 'disabled' | 'unknown';
-
-/**
- * Whether Istio injects sidecars into new pods of a namespace, from its labels: `istio-injection=enabled`,
- * or a revision label `istio.io/rev` not overridden by `istio-injection=disabled`. Undefined labels
- * (the namespace could not be read) give "unknown", which is not reported as a degradation.
- */
-export function sidecarInjectionOf(namespaceLabels: Readonly<Record<string, string>> | undefined): SidecarInjection {
-  if (namespaceLabels === undefined) return 'unknown';
-  const injection = namespaceLabels['istio-injection'];
-  if (injection === 'enabled') return 'enabled';
-  if (injection !== 'disabled' && namespaceLabels['istio.io/rev'] !== undefined) return 'enabled';
-  return 'disabled';
-}
-
 export interface ConditionInputs {
   /** metadata.generation of the experiment this pass acted on. */
   generation: number;
   failure?: ReconcileFailure | undefined;
   deployments: readonly DeploymentReadiness[];
-  sidecarInjection: SidecarInjection;
+  /** Traffic the spec asks for that this pass held back, one message each (empty when none). */
+  held: readonly string[];
+  /** Why some pods lack the Istio sidecar; undefined when every pod has it (or there are none). */
+  sidecarsMissing?: string | undefined;
   /** The spec asks for monitoring but the operator runs without it (--skip-monitoring). */
   monitoringSkipped: boolean;
 }
@@ -66,29 +57,36 @@ export function computeConditions(
   now: number,
 ): Condition[] {
   const pending = inputs.deployments.map(pendingRollout).filter((message) => message !== undefined);
-  const { failure } = inputs;
+  const stalls = inputs.deployments
+    .filter((deployment) => deployment.stalled !== undefined)
+    .map((deployment) => `Deployment ${deployment.name}: ${deployment.stalled?.reason}: ${deployment.stalled?.message}`);
+  const { failure, held } = inputs;
+  const waiting = [...pending, ...held].join('; ');
 
+  // Ready only when every Deployment of this generation rolled out and the spec's routing is in place.
   const ready: Draft = failure
     ? { status: 'False', reason: failure.reason, message: failure.message }
-    : pending.length > 0
-      ? { status: 'False', reason: Reason.DeploymentsNotReady, message: pending.join('; ') }
-      : { status: 'True', reason: Reason.Reconciled, message: allAvailableMessage(inputs.deployments.length) };
+    : stalls.length > 0
+      ? { status: 'False', reason: Reason.RolloutStalled, message: stalls.join('; ') }
+      : pending.length > 0
+        ? { status: 'False', reason: Reason.DeploymentsNotReady, message: waiting }
+        : held.length > 0
+          ? { status: 'False', reason: Reason.TrafficHeld, message: waiting }
+          : { status: 'True', reason: Reason.Reconciled, message: allAvailableMessage(inputs.deployments.length) };
 
+  // A stalled rollout is no longer progressing (what kstatus and `kubectl rollout status` read too).
   const progressing: Draft = failure
     ? { status: 'False', reason: failure.reason, message: failure.message }
-    : pending.length > 0
-      ? { status: 'True', reason: Reason.RolloutInProgress, message: pending.join('; ') }
-      : { status: 'False', reason: Reason.Reconciled, message: 'Rollout complete' };
+    : stalls.length > 0
+      ? { status: 'False', reason: Reason.RolloutStalled, message: stalls.join('; ') }
+      : pending.length > 0 || held.length > 0
+        ? { status: 'True', reason: pending.length > 0 ? Reason.RolloutInProgress : Reason.TrafficHeld, message: waiting }
+        : { status: 'False', reason: Reason.Reconciled, message: 'Rollout complete' };
 
   const degradations: Array<{ reason: string; message: string }> = [];
   if (failure) degradations.push(failure);
-  if (inputs.sidecarInjection === 'disabled') {
-    degradations.push({
-      reason: Reason.SidecarInjectionDisabled,
-      message:
-        'Istio sidecar injection is not enabled in this namespace, so requests cannot be routed to the model version paired with each app version',
-    });
-  }
+  if (stalls.length > 0) degradations.push({ reason: Reason.RolloutStalled, message: stalls.join('; ') });
+  if (inputs.sidecarsMissing !== undefined) degradations.push({ reason: Reason.SidecarsMissing, message: inputs.sidecarsMissing });
   if (inputs.monitoringSkipped) {
     degradations.push({
       reason: Reason.MonitoringCRDsMissing,
@@ -130,14 +128,19 @@ export function findCondition(conditions: readonly Condition[] | undefined, type
   return conditions?.find((condition) => condition.type === type);
 }
 
-/** Conditions whose status differs between two lists: the transitions worth an Event. */
+/**
+ * Conditions whose status differs between two lists: the transitions worth an Event. A Degraded
+ * condition that stays True with another reason counts too: a new cause (a rollout stalling in a
+ * namespace already degraded by missing sidecars) must not go unannounced.
+ */
 export function conditionTransitions(
   before: readonly Condition[] | undefined,
   after: readonly Condition[],
 ): Array<{ type: string; from: Condition['status'] | undefined; to: Condition }> {
   return after
-    .map((to) => ({ type: to.type, from: findCondition(before, to.type)?.status, to }))
-    .filter(({ from, to }) => from !== to.status);
+    .map((to) => ({ type: to.type, previous: findCondition(before, to.type), to }))
+    .filter(({ previous, to }) => previous?.status !== to.status || (to.type === ConditionType.Degraded && to.status === 'True' && previous.reason !== to.reason))
+    .map(({ type, previous, to }) => ({ type, from: previous?.status, to }));
 }
 
 /**

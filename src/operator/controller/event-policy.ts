@@ -39,6 +39,6 @@ export function failureEvent(failure: OwnershipConflictError | ObjectWriteError)
  */
 function isBadNews(type: string, from: string | undefined, to: string, reason: string): boolean {
   if (type === 'Degraded') return to === 'True';
-  if (type === 'Ready') return to === 'False' && (from === 'True' || reason !== Reason.DeploymentsNotReady);
+  if (type === 'Ready') return to === 'False' && (from === 'True' || (reason !== Reason.DeploymentsNotReady && reason !== Reason.TrafficHeld));
   return false;
 }

@@ -9,7 +9,7 @@ import {
   EVENT,
   groupOf,
   LEASE,
-  NAMESPACE,
+  POD,
   type ResourceType,
 } from '../kube/resources.ts';
 import { OWNED_RESOURCE_TYPES, SMS_EXPERIMENT } from './experiment.ts';
@@ -55,7 +55,7 @@ export interface UsedResourceType extends ResourceType {
 
 /** Every type the operator touches: its own, the ones it owns, and the Kubernetes ones it needs. */
 export function usedResourceTypes(options: { leaderElection: boolean; monitoring: boolean }): UsedResourceType[] {
-  const platform = [SMS_EXPERIMENT, NAMESPACE, EVENT, CUSTOM_RESOURCE_DEFINITION, ...(options.leaderElection ? [LEASE] : [])];
+  const platform = [SMS_EXPERIMENT, POD, EVENT, CUSTOM_RESOURCE_DEFINITION, ...(options.leaderElection ? [LEASE] : [])];
   return [
     ...platform.map((type) => ({ ...type, monitoring: false })),
     ...OWNED_RESOURCE_TYPES.filter((type) => options.monitoring || !type.monitoring),

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import type { SmsExperimentStatus } from '../../crd/schema.ts';
 import type { LiveObjectReader } from '../apply/applier.ts';
-import { isControlledBy, type OwnerRef } from '../kube/objects.ts';
+import { isControlledBy, type LiveObject, type OwnerRef } from '../kube/objects.ts';
 import { DEPLOYMENT } from '../kube/resources.ts';
 import type { PlannedWorkload } from '../render/index.ts';
 
@@ -21,6 +21,32 @@ export interface DeploymentReadiness {
   replicas?: number | undefined;
   updatedReplicas?: number | undefined;
   availableReplicas?: number | undefined;
+  /** The Deployment controller's Progressing=False condition (ProgressDeadlineExceeded), if set. */
+  stalled?: { reason: string; message: string } | undefined;
+}
+
+/**
+ * Whether a version may be given new traffic: its Deployment has seen the spec this pass applied, every
+ * pod it runs is of that spec, and at least one is available. (A complete rollout qualifies too.)
+ * Pods of the old template do not count: they are what is being replaced.
+ */
+export function canServe(deployment: DeploymentReadiness): boolean {
+  if (!deployment.found || deployment.desiredReplicas === 0) return false;
+  if ((deployment.observedGeneration ?? 0) < (deployment.generation ?? 0)) return false;
+  const updated = deployment.updatedReplicas ?? 0;
+  const available = deployment.availableReplicas ?? 0;
+  return updated >= 1 && updated === (deployment.replicas ?? 0) && available >= 1;
+}
+
+/** What a version waits for before it may take traffic, for conditions and logs. */
+export function servingBlocker(deployment: DeploymentReadiness): string {
+  const { name } = deployment;
+  if (!deployment.found) return `Deployment ${name} does not exist yet`;
+  if (deployment.desiredReplicas === 0) return `Deployment ${name} is scaled to 0`;
+  if ((deployment.observedGeneration ?? 0) < (deployment.generation ?? 0)) return `Deployment ${name} has not observed its latest spec yet`;
+  const old = (deployment.replicas ?? 0) - (deployment.updatedReplicas ?? 0);
+  if (old > 0) return `Deployment ${name} still runs ${old} pod${old === 1 ? '' : 's'} of its previous spec`;
+  return `Deployment ${name} has no available pod of its current spec yet`;
 }
 
 /** The same judgement as `kubectl rollout status`: undefined when complete, else what it waits for. */
@@ -39,10 +65,18 @@ export function pendingRollout(deployment: DeploymentReadiness): string | undefi
   return undefined;
 }
 
+const deploymentConditionSchema = z.looseObject({
+  type: z.string(),
+  status: z.string(),
+  reason: z.string().optional(),
+  message: z.string().optional(),
+});
+
 const deploymentStateSchema = z.looseObject({
   metadata: z.looseObject({ generation: z.number().int().optional() }),
   status: z
     .looseObject({
+      conditions: z.array(deploymentConditionSchema).optional(),
       observedGeneration: z.number().int().optional(),
       replicas: z.number().int().optional(),
       updatedReplicas: z.number().int().optional(),
@@ -59,12 +93,22 @@ export interface DeploymentState {
   replicas: VersionReplicas;
 }
 
-/** Rollout facts of one planned Deployment from the cache; one owned by someone else counts as absent. */
-export function deploymentStateOf(workload: PlannedWorkload, cache: LiveObjectReader, owner: OwnerRef): DeploymentState {
+/**
+ * Rollout facts of one planned Deployment: from `applied` (the apply response of this pass) when there
+ * is one, else from the cache. One owned by someone else counts as absent.
+ */
+export function deploymentStateOf(workload: PlannedWorkload, applied: LiveObject | undefined, cache: LiveObjectReader, owner: OwnerRef): DeploymentState {
   const name = workload.deployment;
-  const live = cache.get(DEPLOYMENT, owner.namespace, name);
+  const live = applied ?? cache.get(DEPLOYMENT, owner.namespace, name);
   const state = live && isControlledBy(live, owner) ? deploymentStateSchema.safeParse(live) : undefined;
   const observed = state?.success ? state.data : undefined;
+  const progressing = observed?.status?.conditions?.find((condition) => condition.type === 'Progressing');
+  // Only a stall of the spec in hand: the controller keeps the condition until it observes a new one.
+  const current = (observed?.status?.observedGeneration ?? 0) >= (observed?.metadata.generation ?? 0);
+  const stalled =
+    current && progressing?.status === 'False'
+      ? { reason: progressing.reason ?? 'ProgressDeadlineExceeded', message: progressing.message ?? 'the rollout stopped making progress' }
+      : undefined;
   return {
     readiness: {
       name,
@@ -75,6 +119,7 @@ export function deploymentStateOf(workload: PlannedWorkload, cache: LiveObjectRe
       replicas: observed?.status?.replicas,
       updatedReplicas: observed?.status?.updatedReplicas,
       availableReplicas: observed?.status?.availableReplicas,
+      stalled,
     },
     replicas: {
       component: workload.component,

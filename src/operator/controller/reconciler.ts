@@ -8,35 +8,39 @@ import type { SmsExperiment, SmsExperimentStatus } from '../../crd/schema.ts';
 import { ObjectWriteError, OwnershipConflictError, type Applier, type ApplyReport, type LiveObjectReader } from '../apply/applier.ts';
 import { describeObject, objectKey, refOf, type DesiredObject, type ObjectRef } from '../kube/objects.ts';
 import type { ResourceType } from '../kube/resources.ts';
-import { RenderError, type RenderPlan } from '../render/index.ts';
+import { RenderError, type PlannedWorkload, type RenderOptions, type RenderPlan } from '../render/index.ts';
 import type { Clock } from '../runtime/clock.ts';
 import type { EventRecorder, EventSubject } from '../runtime/events.ts';
 import type { CacheEntry } from '../runtime/informers.ts';
 import { experimentLogger, type Logger } from '../runtime/logging.ts';
 import type { OperatorMetrics, ReconcileResult } from '../runtime/metrics.ts';
 import type { ProcessResult } from '../runtime/work-queue.ts';
-import { computeConditions, Reason, sidecarInjectionOf, statusEqual, type ReconcileFailure } from './conditions.ts';
+import { computeConditions, conditionTransitions, Reason, statusEqual, type ReconcileFailure } from './conditions.ts';
 import { failureEvent, transitionEvents, type PlannedEvent } from './event-policy.ts';
 import { experimentOwner, parseExperimentKey, SMS_EXPERIMENT } from './experiment.ts';
-import { deploymentStateOf, readyCount } from './readiness.ts';
+import { deploymentStateOf, readyCount, type DeploymentState } from './readiness.ts';
+import { sidecarGapMessage, sidecarGaps } from './sidecars.ts';
+import { gateTraffic, liveRoutingOf, retainedSubsets, type ServingVersions } from './traffic-gate.ts';
 import { ownedObjectsAfter, previousStatusOf, previousTraffic, summarizeFailures, trafficInEffect } from './status.ts';
 import { WrittenStatuses } from './status-memory.ts';
 
 /** How long to wait for garbage collection of a deleted experiment's children before retrying. */
 export const PREVIOUS_INCARNATION_RETRY_MS = 1_000;
+/** After this long a previous incarnation still in the way becomes a condition and an event. */
+export const PREVIOUS_INCARNATION_BOUND_MS = 30_000;
 
 export interface ReconcilerOptions {
   experiments: { lookup(namespace: string, name: string): CacheEntry<SmsExperiment> | undefined };
   /** The owned kinds' caches: Deployments for readiness, and what the applier and prune read. */
   liveObjects: LiveObjectReader;
-  /** Labels of a namespace; undefined when the namespace is not (yet) in the cache. */
-  namespaceLabels: (namespace: string) => Readonly<Record<string, string>> | undefined;
+  /** The experiments' pods (label-selected), for the sidecar check. */
+  pods: LiveObjectReader;
   applier: Applier;
   recorder: EventRecorder;
-  metrics: Pick<OperatorMetrics, 'observeReconcile'>;
+  metrics: Pick<OperatorMetrics, 'observeReconcile' | 'countConditionTransition'>;
   clock: Clock;
   logger: Logger;
-  render: (experiment: SmsExperiment, options: { monitoring: boolean }) => RenderPlan;
+  render: (experiment: SmsExperiment, options: RenderOptions & { monitoring: boolean }) => RenderPlan;
   /** False when the operator runs with --skip-monitoring. */
   monitoring: boolean;
   /** The owned kinds prune looks at (ownedResourceTypes({monitoring})). */
@@ -64,12 +68,14 @@ type Outcome = { result: ReconcileResult; reason?: string; requeueAfterMs?: numb
 export function createReconciler(options: ReconcilerOptions): (key: string) => Promise<ProcessResult> {
   const { metrics } = options;
   const written = new WrittenStatuses(options.clock);
+  /** When each key first waited for a previous incarnation's garbage collection (clock ms). */
+  const waitingSince = new Map<string, number>();
   return async function reconcile(key) {
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1_000;
     let outcome: Outcome;
     try {
-      outcome = await reconcileOnce(options, written, key);
+      outcome = await reconcileOnce(options, written, waitingSince, key);
     } catch (error) {
       metrics.observeReconcile('error', seconds(), error instanceof ReconcileError ? error.reason : 'Unknown');
       throw error;
@@ -80,7 +86,7 @@ export function createReconciler(options: ReconcilerOptions): (key: string) => P
   };
 }
 
-async function reconcileOnce(options: ReconcilerOptions, written: WrittenStatuses, key: string): Promise<Outcome> {
+async function reconcileOnce(options: ReconcilerOptions, written: WrittenStatuses, waitingSince: Map<string, number>, key: string): Promise<Outcome> {
   const { experiments, applier, render, monitoring } = options;
   const { namespace, name } = parseExperimentKey(key);
   const log = experimentLogger(options.logger, { namespace, name });
@@ -88,6 +94,7 @@ async function reconcileOnce(options: ReconcilerOptions, written: WrittenStatuse
   const entry = experiments.lookup(namespace, name);
   if (!entry) {
     written.forget(key);
+    waitingSince.delete(key);
     options.onDeleted(key);
     log.debug('Skipped deleted experiment');
     return { result: 'success' };
@@ -104,7 +111,21 @@ async function reconcileOnce(options: ReconcilerOptions, written: WrittenStatuse
     resourceVersion: entry.metadata.resourceVersion,
   };
   const generation = entry.metadata.generation ?? 0;
-  const context: PassContext = { options, log, subject, generation, key, written };
+  const context: PassContext = {
+    options,
+    log,
+    subject,
+    generation,
+    key,
+    written,
+    previousIncarnationOverdue: () => {
+      const now = options.clock.now();
+      const since = waitingSince.get(key) ?? now;
+      waitingSince.set(key, since);
+      return now - since >= PREVIOUS_INCARNATION_BOUND_MS;
+    },
+    previousIncarnationCleared: () => waitingSince.delete(key),
+  };
   const stored = (cached: SmsExperimentStatus | undefined) => written.stored(key, subject.uid, cached);
 
   if (!entry.valid) return invalidSpec(context, stored(previousStatusOf(entry.raw)), entry.error);
@@ -117,12 +138,41 @@ async function reconcileOnce(options: ReconcilerOptions, written: WrittenStatuse
     throw error;
   }
 
-  const desired: readonly DesiredObject[] = plan.objects;
   const owner = experimentOwner({ namespace, name, uid: subject.uid });
-  const { reports, failures } = await applier.applyAll(desired, owner);
-  logApplied(log, reports);
+  const live = liveRoutingOf(options.liveObjects, owner);
+
+  // Wave 1, everything but the routing: Deployments, Services, and DestinationRules that keep every
+  // subset live routing still names, so no route ever points at a subset that does not exist.
+  const staging = plan.objects.filter((object) => object.kind !== 'VirtualService');
+  const widened = render(experiment, { monitoring, retainedSubsets: retainedSubsets(live) }).objects.filter((object) => object.kind === 'DestinationRule');
+  const first = await applier.applyAll(staging.map((object) => widened.find((rule) => sameObject(rule, object)) ?? object), owner);
+  const reports = [...first.reports];
+  const failures = [...first.failures];
+
+  // Readiness of this generation, from the apply responses: the cache may not hold our writes yet.
+  const appliedNow = new Map(first.reports.map((report) => [objectKey(report.object), report.live]));
+  const deployments = plan.workloads.map((workload) =>
+    deploymentStateOf(workload, appliedNow.get(objectKey({ ...DEPLOYMENT_REF, namespace, name: workload.deployment })), options.liveObjects, owner),
+  );
+  const gated = gateTraffic(experiment.spec, servingVersions(plan.workloads, deployments), live);
+  // What is desired now: the spec's objects with the routing this pass may put in place.
+  const desired: readonly DesiredObject[] = render(experiment, { monitoring, traffic: gated.plan }).objects;
+
+  let routed = false;
   let pruned: ObjectRef[] = [];
-  // Only after every apply succeeded: a mode switch must never remove the old routing before the new exists.
+  if (failures.length === 0) {
+    // Wave 2, the routing; wave 3, DestinationRules narrowed to what it names now; then prune.
+    const routing = await applier.applyAll(desired.filter((object) => object.kind === 'VirtualService'), owner);
+    reports.push(...routing.reports);
+    failures.push(...routing.failures);
+    routed = routing.failures.length === 0;
+  }
+  if (routed) {
+    const narrowed = await applier.applyAll(desired.filter((object) => object.kind === 'DestinationRule'), owner);
+    failures.push(...narrowed.failures);
+  }
+  // Only after every apply succeeded: a mode switch must never remove the old routing before the new
+  // exists, nor an old version's Deployment while a route still names it.
   if (failures.length === 0) {
     try {
       pruned = await applier.prune(owner, desired.map(refOf), options.ownedTypes);
@@ -131,44 +181,80 @@ async function reconcileOnce(options: ReconcilerOptions, written: WrittenStatuse
       failures.push(error instanceof ObjectWriteError ? error : new ObjectWriteError('PruneFailed', { apiVersion: owner.apiVersion, kind: owner.kind, namespace, name }, error));
     }
   }
+  logApplied(log, reports);
   if (pruned.length > 0) log.info({ objects: pruned.map(describeObject) }, 'Pruned objects');
+  if (gated.held.length > 0) log.info({ held: gated.held }, 'Held traffic back until versions can answer');
 
-  if (failures.length > 0 && failures.every((failure) => failure instanceof OwnershipConflictError && failure.previousIncarnation)) {
+  const waitingForGc = failures.length > 0 && failures.every((failure) => failure instanceof OwnershipConflictError && failure.previousIncarnation);
+  if (waitingForGc && !context.previousIncarnationOverdue()) {
     // The experiment was deleted and created again; GC is still removing the old one's children.
     log.info({ objects: failures.map((failure) => describeObject(failure.object)) }, 'Waited for garbage collection of the previous experiment');
     return { result: 'requeue', requeueAfterMs: PREVIOUS_INCARNATION_RETRY_MS };
   }
+  if (!waitingForGc) context.previousIncarnationCleared();
 
-  const failure = summarizeFailures(failures);
+  const failure = waitingForGc ? previousIncarnationFailure(failures) : summarizeFailures(failures);
   const previous = stored(experiment.status);
-  const deployments = plan.workloads.map((workload) => deploymentStateOf(workload, options.liveObjects, owner));
+  const gaps = sidecarGaps(name, namespace, plan.workloads, options.pods);
   const conditions = computeConditions(
     previous?.conditions,
     {
       generation,
       failure,
       deployments: deployments.map((deployment) => deployment.readiness),
-      sidecarInjection: sidecarInjectionOf(options.namespaceLabels(namespace)),
+      held: gated.held,
+      sidecarsMissing: gaps.length > 0 ? sidecarGapMessage(gaps) : undefined,
       monitoringSkipped: !monitoring && experiment.spec.monitoring.enabled,
     },
     options.clock.now(),
   );
   const applied = new Set(reports.map((report) => objectKey(report.object)));
   const status: SmsExperimentStatus = {
-    observedGeneration: generation,
+    // observedGeneration and the traffic fields describe the same thing: after a failure both stay
+    // what the last good pass put in effect (the conditions carry this generation and the failure).
+    observedGeneration: failure ? previous?.observedGeneration : generation,
     conditions,
-    // What is in effect: after a failure the previous values still are (the new ones may not be).
-    ...(failure ? previousTraffic(previous) : trafficInEffect(experiment)),
+    ...(routed ? trafficInEffect(experiment.spec.mode, gated.plan) : previousTraffic(previous)),
     ready: readyCount(deployments),
     replicas: deployments.map((deployment) => deployment.replicas),
     ownedObjects: ownedObjectsAfter(namespace, desired, applied, failure ? previous?.ownedObjects : undefined),
   };
   // Before the status write, which fails too when the API server is what failed.
-  for (const failed of failures) record(options.recorder, subject, log, failureEvent(failed));
+  if (waitingForGc) {
+    if (failure) options.recorder.warning(subject, log, { reason: failure.reason, message: failure.message, action: 'Apply' });
+  } else {
+    for (const failed of failures) record(options.recorder, subject, log, failureEvent(failed));
+  }
   await writeStatus(context, previous, status, failure?.reason);
   if (failure) return { result: 'error', reason: failure.reason, error: new ReconcileError(failure) };
   log.debug({ created: count(reports, 'created'), configured: count(reports, 'configured'), pruned: pruned.length }, 'Reconciled experiment');
   return { result: 'success' };
+}
+
+const DEPLOYMENT_REF = { apiVersion: 'apps/v1', kind: 'Deployment' } as const;
+
+function sameObject(a: DesiredObject, b: DesiredObject): boolean {
+  return a.kind === b.kind && a.metadata.name === b.metadata.name;
+}
+
+/** The Deployments whose readiness gates traffic, picked by role from the plan. */
+function servingVersions(workloads: readonly PlannedWorkload[], deployments: readonly DeploymentState[]): ServingVersions {
+  const find = (component: 'app' | 'model', role: 'canary' | 'shadow') => {
+    const index = workloads.findIndex((workload) => workload.component === component && workload.role === role);
+    return index === -1 ? undefined : deployments[index]?.readiness;
+  };
+  return { appCanary: find('app', 'canary'), modelCanary: find('model', 'canary'), modelShadow: find('model', 'shadow') };
+}
+
+/** GC of the previous experiment did not finish within the bound: a condition and an event say so. */
+function previousIncarnationFailure(failures: ReadonlyArray<OwnershipConflictError | ObjectWriteError>): ReconcileFailure {
+  const objects = failures.map((failure) => describeObject(failure.object));
+  return {
+    reason: Reason.PreviousExperimentNotGone,
+    message:
+      `Objects of a deleted experiment of the same name are still being garbage-collected after ${PREVIOUS_INCARNATION_BOUND_MS / 1_000}s: ` +
+      `${objects.slice(0, 3).join(', ')}${objects.length > 3 ? ` and ${objects.length - 3} more` : ''}; check the garbage collector (kube-controller-manager) and finalizers on them`,
+  };
 }
 
 interface PassContext {
@@ -178,6 +264,9 @@ interface PassContext {
   generation: number;
   key: string;
   written: WrittenStatuses;
+  /** Starts or continues the wait for a previous incarnation; true once it exceeded the bound. */
+  previousIncarnationOverdue: () => boolean;
+  previousIncarnationCleared: () => void;
 }
 
 /**
@@ -189,11 +278,12 @@ async function invalidSpec(context: PassContext, previous: SmsExperimentStatus |
   const failure: ReconcileFailure = { reason: Reason.InvalidSpec, message };
   const conditions = computeConditions(
     previous?.conditions,
-    { generation, failure, deployments: [], sidecarInjection: 'unknown', monitoringSkipped: false },
+    { generation, failure, deployments: [], held: [], monitoringSkipped: false },
     options.clock.now(),
   );
   options.recorder.warning(subject, log, { reason: failure.reason, message, action: 'Render' });
-  await writeStatus(context, previous, { ...previous, observedGeneration: generation, conditions }, failure.reason);
+  // observedGeneration stays with the traffic still in effect: this generation was not acted on.
+  await writeStatus(context, previous, { ...previous, conditions }, failure.reason);
   return { result: 'error', reason: failure.reason };
 }
 
@@ -219,6 +309,9 @@ async function writeStatus(
   }
   log.debug({ conditions: status.conditions?.map((c) => `${c.type}=${c.status}`), ready: status.ready }, 'Wrote status');
 
+  for (const { type, to } of conditionTransitions(previous?.conditions, status.conditions ?? [])) {
+    options.metrics.countConditionTransition(type, to.status, to.reason);
+  }
   // Events on transitions only, so an unchanged pass (which writes nothing) records nothing.
   for (const event of transitionEvents(previous, status, failureReason)) record(options.recorder, subject, log, event);
 }

@@ -1,7 +1,8 @@
 // The experiment's status as one pass assembles it: what traffic is in effect, which objects exist,
 // and how the failures of a pass read as one condition. Pure functions of what the pass saw.
 import { z } from 'zod';
-import { smsExperimentStatusSchema, type SmsExperiment, type SmsExperimentStatus } from '../../crd/schema.ts';
+import { smsExperimentStatusSchema, type Mode, type SmsExperimentStatus } from '../../crd/schema.ts';
+import type { TrafficPlan } from '../render/index.ts';
 import type { ObjectWriteError, OwnershipConflictError } from '../apply/applier.ts';
 import { objectKey, refOf, type DesiredObject } from '../kube/objects.ts';
 import { Reason, type ReconcileFailure } from './conditions.ts';
@@ -11,13 +12,10 @@ const MAX_FAILURES_IN_MESSAGE = 3;
 
 export type TrafficStatus = Pick<SmsExperimentStatus, 'mode' | 'weights' | 'mirrorPercent'>;
 
-/** The traffic split the rendered routing puts in effect for the spec. */
-export function trafficInEffect(experiment: SmsExperiment): TrafficStatus {
-  const { mode, traffic } = experiment.spec;
-  return mode === 'canary'
-    ? { mode, weights: { ...traffic.weights }, mirrorPercent: 0 }
-    : // Shadow: users only reach stable, and the shadow model gets the mirrored share.
-      { mode, weights: { stable: 100, canary: 0 }, mirrorPercent: traffic.mirrorPercent };
+/** The traffic split the applied routing puts in effect (the plan, which may hold some back). */
+export function trafficInEffect(mode: Mode, plan: TrafficPlan): TrafficStatus {
+  // Shadow: users only reach stable (the plan says 100/0), and the shadow model gets the mirrored share.
+  return { mode, weights: { ...plan.weights }, mirrorPercent: mode === 'canary' ? 0 : plan.mirrorPercent };
 }
 
 /** After a failed pass the previous traffic is still what is in effect (the new may not be). */

@@ -21,6 +21,7 @@ const namespaced = (apiVersion: string, kind: string, plural: string): ResourceT
 export const LEASE = namespaced('coordination.k8s.io/v1', 'Lease', 'leases');
 export const EVENT = namespaced('events.k8s.io/v1', 'Event', 'events');
 export const NAMESPACE: ResourceType = { apiVersion: 'v1', kind: 'Namespace', plural: 'namespaces', namespaced: false };
+export const POD: ResourceType = { apiVersion: 'v1', kind: 'Pod', plural: 'pods', namespaced: true };
 export const CUSTOM_RESOURCE_DEFINITION: ResourceType = {
   apiVersion: 'apiextensions.k8s.io/v1',
   kind: 'CustomResourceDefinition',
@@ -43,6 +44,7 @@ const KNOWN_TYPES: readonly ResourceType[] = [
   LEASE,
   EVENT,
   NAMESPACE,
+  POD,
   CUSTOM_RESOURCE_DEFINITION,
   CONFIG_MAP,
   SERVICE,

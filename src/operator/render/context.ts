@@ -2,7 +2,8 @@
 import { API_VERSION, KIND, type SmsExperiment, type SmsExperimentSpec } from '../../crd/schema.ts';
 import { experimentNames, type ExperimentNames } from './names.ts';
 import type { OwnerReference } from '../kube/objects.ts';
-import type { DesiredMetadata, Labels } from './types.ts';
+import { specTraffic, type RetainedSubsets, type TrafficPlan } from './traffic.ts';
+import type { DesiredMetadata, Labels, RenderOptions } from './types.ts';
 
 export interface RenderContext {
   experiment: string;
@@ -10,9 +11,12 @@ export interface RenderContext {
   spec: SmsExperimentSpec;
   names: ExperimentNames;
   owner: OwnerReference;
+  /** What the routing sends where (the spec's unless the controller holds traffic back). */
+  traffic: TrafficPlan;
+  retainedSubsets: RetainedSubsets;
 }
 
-export function renderContext(experiment: SmsExperiment): RenderContext {
+export function renderContext(experiment: SmsExperiment, options: RenderOptions = {}): RenderContext {
   const { name, namespace, uid } = experiment.metadata;
   return {
     experiment: name,
@@ -22,6 +26,8 @@ export function renderContext(experiment: SmsExperiment): RenderContext {
     // The one place owner references are made: garbage collection deletes everything with this
     // reference when the experiment goes away, and the applier refuses objects without it.
     owner: { apiVersion: API_VERSION, kind: KIND, name, uid: uid ?? '', controller: true, blockOwnerDeletion: true },
+    traffic: options.traffic ?? specTraffic(experiment.spec),
+    retainedSubsets: options.retainedSubsets ?? { app: [], model: [] },
   };
 }
 

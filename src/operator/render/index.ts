@@ -33,7 +33,7 @@ export function renderPlan(experiment: SmsExperiment, options: RenderOptions = {
   const problems = specProblems(experiment);
   if (problems.length > 0) throw new RenderError(experiment.metadata.name, problems);
 
-  const context = renderContext(experiment);
+  const context = renderContext(experiment, options);
   const { spec } = context;
   const config = appConfigMap(context);
   const objects: RenderedObject[] = [
@@ -65,6 +65,8 @@ export { RenderError } from './preconditions.ts';
 export { renderableKinds, type RenderableKind } from './kinds.ts';
 export type { PlannedWorkload } from './workloads.ts';
 export { durationToSeconds } from './duration.ts';
+export { ROUTE_NAMES } from './istio.ts';
+export { specTraffic, trafficEqual, type RetainedSubsets, type TrafficPlan } from './traffic.ts';
 export { stickyCookieRegex, stickyCookieHeader, authorityRegex, escapeRegex } from './stickiness.ts';
 export { experimentNames, type ExperimentNames } from './names.ts';
 export * from './labels.ts';

@@ -20,6 +20,9 @@ import type {
  * both the Gateway and the VirtualService (the gateway answers 404) rather than quietly serving the
  * stable version to someone who asked for the canary. Gateway and VirtualService share this list.
  */
+/** Route names the controller reads back from live VirtualServices (what traffic is in effect). */
+export const ROUTE_NAMES = { canaryHost: 'canary-host', experimentWeighted: 'experiment-weighted' } as const;
+
 export function exposedHosts(context: RenderContext): string[] {
   const { hosts } = context.spec.istio;
   return context.spec.mode === 'canary' ? [hosts.experiment, hosts.stable, hosts.canary] : [hosts.experiment, hosts.stable];
@@ -71,13 +74,14 @@ function experimentRoutes(context: RenderContext): HttpRoute[] {
   if (spec.mode === 'shadow') {
     return [{ name: 'experiment-stable', match: [{ authority: authority() }], route: [{ destination: destination(spec.app.stable.version) }] }];
   }
+  const { weights } = context.traffic;
   const arms: Arm[] = [
-    { version: spec.app.stable.version, weight: spec.traffic.weights.stable },
-    { version: spec.app.canary.version, weight: spec.traffic.weights.canary },
+    { version: spec.app.stable.version, weight: weights.stable },
+    { version: spec.app.canary.version, weight: weights.canary },
   ].filter((arm) => arm.weight > 0);
   const [only] = arms;
   if (arms.length === 1 && only !== undefined) {
-    return [{ name: 'experiment-weighted', match: [{ authority: authority() }], route: [{ destination: destination(only.version), weight: 100 }] }];
+    return [{ name: ROUTE_NAMES.experimentWeighted, match: [{ authority: authority() }], route: [{ destination: destination(only.version), weight: 100 }] }];
   }
 
   const { cookie, ttl } = spec.traffic.stickySession;
@@ -93,7 +97,7 @@ function experimentRoutes(context: RenderContext): HttpRoute[] {
     // `add`, not `set`: the app may send Set-Cookie headers of its own.
     headers: { response: { add: { 'Set-Cookie': stickyCookieHeader(cookie, version, maxAge) } } },
   }));
-  return [...sticky, { name: 'experiment-weighted', match: [{ authority: authority() }], route: weighted }];
+  return [...sticky, { name: ROUTE_NAMES.experimentWeighted, match: [{ authority: authority() }], route: weighted }];
 }
 
 /**
@@ -104,7 +108,8 @@ export function appVirtualService(context: RenderContext): VirtualServiceObject 
   const { spec, names, experiment } = context;
   const { hosts } = spec.istio;
   const http: HttpRoute[] = [hostRoute(context, 'stable-host', hosts.stable, spec.app.stable.version)];
-  if (spec.mode === 'canary') http.push(hostRoute(context, 'canary-host', hosts.canary, spec.app.canary.version));
+  // Until the canary can answer, its host matches no route (Envoy answers 404) rather than 503s.
+  if (spec.mode === 'canary' && context.traffic.canaryHost) http.push(hostRoute(context, ROUTE_NAMES.canaryHost, hosts.canary, spec.app.canary.version));
   http.push(...experimentRoutes(context));
   return {
     apiVersion: 'networking.istio.io/v1',
@@ -114,7 +119,10 @@ export function appVirtualService(context: RenderContext): VirtualServiceObject 
   };
 }
 
-function destinationRule(context: RenderContext, name: string, component: 'app' | 'model', host: string, versions: string[]): DestinationRuleObject {
+function destinationRule(context: RenderContext, name: string, component: 'app' | 'model', host: string, desired: string[]): DestinationRuleObject {
+  // Subsets live routing still names stay until that routing is gone, or its share would 503.
+  const retained = context.retainedSubsets[component].filter((version) => !desired.includes(version));
+  const versions = [...desired, ...[...retained].sort(compareStrings)];
   return {
     apiVersion: 'networking.istio.io/v1',
     kind: 'DestinationRule',
@@ -152,7 +160,7 @@ export function modelVirtualService(context: RenderContext): VirtualServiceObjec
   const host = names.modelService;
   const stable = { host, subset: spec.model.stable.version };
   let http: HttpRoute[];
-  if (spec.mode === 'canary') {
+  if (spec.mode === 'canary' && context.traffic.pairedModel) {
     http = [
       {
         name: 'app-canary-to-model-canary',
@@ -166,14 +174,14 @@ export function modelVirtualService(context: RenderContext): VirtualServiceObjec
       },
       { name: 'model-stable', route: [{ destination: stable }] },
     ];
-  } else if (spec.traffic.mirrorPercent > 0) {
+  } else if (spec.mode === 'shadow' && context.traffic.mirrorPercent > 0) {
     http = [
       {
         name: 'model-stable-with-shadow',
         route: [{ destination: stable }],
         mirror: { host, subset: spec.model.shadow.version },
         // Always explicit: a mirror without mirrorPercentage copies 100% of the traffic.
-        mirrorPercentage: { value: spec.traffic.mirrorPercent },
+        mirrorPercentage: { value: context.traffic.mirrorPercent },
       },
     ];
   } else {

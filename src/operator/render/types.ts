@@ -3,6 +3,7 @@
 // Istio and prometheus-operator kinds get minimal interfaces covering the fields we set.
 import type { V1DeploymentSpec, V1IngressSpec, V1ServiceSpec } from '@kubernetes/client-node';
 import type { OwnerReference } from '../kube/objects.ts';
+import type { RetainedSubsets, TrafficPlan } from './traffic.ts';
 
 export type Labels = Record<string, string>;
 
@@ -174,4 +175,8 @@ export type RenderedObject =
 export interface RenderOptions {
   /** Whether the prometheus-operator CRDs exist in the cluster; monitoring objects are skipped when false. */
   monitoring?: boolean;
+  /** The traffic to route; the spec's when absent. */
+  traffic?: TrafficPlan;
+  /** DestinationRule subsets to keep for versions that live routing still names. */
+  retainedSubsets?: RetainedSubsets;
 }

@@ -108,6 +108,7 @@ interface Workload {
   container: V1Container;
   volumes: V1Volume[];
   podAnnotations?: Record<string, string>;
+  userPodAnnotations: Record<string, string> | undefined;
 }
 
 function deployment(context: RenderContext, workload: Workload): DeploymentObject {
@@ -116,6 +117,8 @@ function deployment(context: RenderContext, workload: Workload): DeploymentObjec
   // Selectors are immutable, so they use the role and never the (editable) version label.
   const selector: Labels = { [EXPERIMENT_LABEL]: experiment, [COMPONENT_LABEL]: component, [ROLE_LABEL]: role };
   const labels = { ...standardLabels(experiment, component, version), [ROLE_LABEL]: role };
+  // The user's annotations first: the operator's own (config hash) win, though the CRD refuses clashes.
+  const annotations = { ...workload.userPodAnnotations, ...workload.podAnnotations };
   const podLabels: Labels = {
     ...labels,
     [ISTIO_APP_LABEL]: component === 'app' ? names.appWorkload : names.modelWorkload,
@@ -127,11 +130,13 @@ function deployment(context: RenderContext, workload: Workload): DeploymentObjec
     metadata: objectMetadata(context, workload.name, labels),
     spec: {
       replicas: workload.replicas,
+      // The Deployment controller marks a rollout stalled after this; the experiment then reads Degraded.
+      progressDeadlineSeconds: context.spec.progressDeadlineSeconds,
       selector: { matchLabels: selector },
       template: {
         metadata: {
           labels: podLabels,
-          ...(workload.podAnnotations === undefined ? {} : { annotations: workload.podAnnotations }),
+          ...(Object.keys(annotations).length === 0 ? {} : { annotations }),
         },
         spec: podSpec(workload.container, workload.volumes),
       },
@@ -149,6 +154,7 @@ function appDeployment(context: RenderContext, role: 'stable' | 'canary', config
     version: version.version,
     replicas: version.replicas,
     podAnnotations: { [CONFIG_HASH_ANNOTATION]: configHash },
+    userPodAnnotations: version.podAnnotations,
     volumes: [tmpVolume()],
     container: {
       name: 'app',
@@ -174,12 +180,18 @@ function modelDeployment(context: RenderContext, role: Role): DeploymentObject {
     { name: 'MODEL_PATH', value: `${MODEL_MOUNT_PATH}/${version.artifact}` },
     { name: 'SHADOW_MODE', value: String(role === 'shadow') },
   ];
+  // The shadow also loads the stable artifact, to classify every mirrored message with both.
+  if (role === 'shadow') {
+    const stable = spec.model.stable.artifact;
+    env.push({ name: 'STABLE_MODEL_VERSION', value: stable }, { name: 'STABLE_MODEL_PATH', value: `${MODEL_MOUNT_PATH}/${stable}` });
+  }
   return deployment(context, {
     component: 'model',
     role,
     name: names.modelDeployment[role],
     version: version.version,
     replicas: version.replicas,
+    userPodAnnotations: version.podAnnotations,
     volumes: [tmpVolume(), modelStorageVolume(context)],
     container: {
       name: 'model',

@@ -17,6 +17,8 @@ export interface OperatorMetrics {
   countApiRequest(verb: string, resource: string, code: number): void;
   /** 1 while this replica may reconcile (it holds the Lease, or runs without leader election). */
   setLeading(leading: boolean): void;
+  /** Counts one condition transition written to an experiment's status (Degraded=True RolloutStalled, …). */
+  countConditionTransition(condition: string, status: string, reason: string): void;
 }
 
 export interface MetricsOptions {
@@ -70,6 +72,13 @@ export function createMetrics({ now = Date.now, processMetrics = true, prefix = 
   });
   leading.set(0);
 
+  const transitions = new Counter({
+    name: `${prefix}condition_transitions_total`,
+    help: 'Condition transitions written to SmsExperiment statuses, by condition, new status and reason',
+    labelNames: ['condition', 'status', 'reason'] as const,
+    registers: [registry],
+  });
+
   let readQueueDepth: () => number = () => 0;
   new Gauge({
     name: `${prefix}workqueue_depth`,
@@ -118,6 +127,9 @@ export function createMetrics({ now = Date.now, processMetrics = true, prefix = 
     },
     setLeading(isLeading) {
       leading.set(isLeading ? 1 : 0);
+    },
+    countConditionTransition(condition, status, reason) {
+      transitions.inc({ condition, status, reason });
     },
   };
 }

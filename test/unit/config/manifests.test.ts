@@ -53,7 +53,7 @@ describe('config/ manifests', () => {
         [`${GROUP}/${PLURAL}`, ['list', 'watch']],
         [`${GROUP}/${PLURAL}/status`, ['patch']],
         [`${GROUP}/${PLURAL}/finalizers`, ['update']],
-        ['/namespaces', ['list', 'watch']],
+        ['/pods', ['list', 'watch']],
         ['apiextensions.k8s.io/customresourcedefinitions', ['get']],
         ['events.k8s.io/events', ['create']],
       ]);

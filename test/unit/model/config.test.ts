@@ -11,6 +11,7 @@ describe('model service configuration', () => {
       artifactDirectory: '/mnt/shared/models/v1',
       modelUrl: undefined,
       shadowMode: false,
+      stable: undefined,
       retryMs: 5_000,
       logLevel: 'info',
       shutdownGraceMs: 20_000,

@@ -25,6 +25,8 @@ describe('operator layers (lint)', function () {
     ['kube/ importing render/', 'src/operator/kube/resources.ts', "import '../render/kinds.ts';", /kube\/ is the lowest layer/],
     ['runtime/ importing apply/', 'src/operator/runtime/events.ts', "import '../apply/applier.ts';", /runtime\/ may import kube\/ only/],
     ['controller/ importing the wiring', 'src/operator/controller/status.ts', "import '../operator.ts';", /controller\/ may not import the entry point/],
+    ['prometheus/ importing controller/', 'src/operator/prometheus/collect.ts', "import '../controller/status.ts';", /prometheus\/ is a client of its own/],
+    ['prometheus/ importing the SmsExperiment schema', 'src/operator/prometheus/signals.ts', "import '../../crd/schema.ts';", /prometheus\/ knows no SmsExperiment/],
     ['the app importing the operator', 'src/app/cache.ts', "import '../operator/kube/objects.ts';", /do not import the operator/],
   ];
   for (const [what, file, importLine, message] of refused) {

@@ -64,7 +64,7 @@ describe('render: workloads', () => {
 
   it('runs the configured images and replicas', () => {
     const objects = render(
-      experiment({ app: { canary: { image: 'registry.local/app:2', replicas: 3 } }, model: { canary: { image: 'registry.local/model:2', replicas: 0 } } }),
+      experiment({ app: { canary: { image: 'registry.local/app:2', replicas: 3 } }, model: { canary: { image: 'registry.local/model:2', replicas: 0 } }, traffic: { weights: { stable: 100, canary: 0 } } }),
     );
     const appCanary = byName(objects, 'Deployment', 'sms-app-app-canary');
     assert.equal(container(appCanary).image, 'registry.local/app:2');
@@ -97,6 +97,16 @@ describe('render: workloads', () => {
     const shadow = render(experiment({ mode: 'shadow' }));
     assert.equal(env(byName(shadow, 'Deployment', 'sms-app-model-shadow')).SHADOW_MODE, 'true');
     assert.equal(env(byName(shadow, 'Deployment', 'sms-app-model')).SHADOW_MODE, 'false');
+  });
+
+  it('gives only the shadow the stable artifact to compare its answers with', () => {
+    const shadow = render(experiment({ mode: 'shadow', model: { stable: { artifact: '2024-05' }, shadow: { artifact: '2024-06' } } }));
+    const shadowEnv = env(byName(shadow, 'Deployment', 'sms-app-model-shadow'));
+    assert.equal(shadowEnv.MODEL_PATH, '/models/2024-06');
+    assert.equal(shadowEnv.STABLE_MODEL_VERSION, '2024-05');
+    assert.equal(shadowEnv.STABLE_MODEL_PATH, '/models/2024-05');
+    assert.equal(env(byName(shadow, 'Deployment', 'sms-app-model')).STABLE_MODEL_VERSION, undefined);
+    assert.equal(env(byName(render(experiment()), 'Deployment', 'sms-app-model-canary')).STABLE_MODEL_VERSION, undefined);
   });
 
   it('mounts the model storage read-only at /models: hostPath by default, or the PVC', () => {

@@ -5,7 +5,6 @@ import {
   conditionTransitions,
   findCondition,
   Reason,
-  sidecarInjectionOf,
   statusEqual,
   type ConditionInputs,
 } from '../../../../src/operator/controller/conditions.ts';
@@ -28,7 +27,7 @@ const available = (name: string, replicas = 1): DeploymentReadiness => ({
 const healthy: ConditionInputs = {
   generation: 3,
   deployments: [available('sms-app-stable'), available('sms-app-canary')],
-  sidecarInjection: 'enabled',
+  held: [],
   monitoringSkipped: false,
 };
 
@@ -101,22 +100,38 @@ describe('conditions', () => {
       assert.equal(conditions.Degraded?.reason, 'OwnershipConflict');
     });
 
-    it('reports missing sidecar injection and skipped monitoring as Degraded, worst reason first', () => {
-      const conditions = byType(
-        computeConditions(undefined, { ...healthy, sidecarInjection: 'disabled', monitoringSkipped: true }, T0),
-      );
+    it('reports pods without sidecars and skipped monitoring as Degraded, worst reason first', () => {
+      const conditions = byType(computeConditions(undefined, { ...healthy, sidecarsMissing: '1 of 1 pods run without the Istio sidecar', monitoringSkipped: true }, T0));
       assert.equal(conditions.Ready?.status, 'True', 'the deployments still serve');
       assert.equal(conditions.Degraded?.status, 'True');
-      assert.equal(conditions.Degraded?.reason, Reason.SidecarInjectionDisabled);
-      assert.match(conditions.Degraded?.message ?? '', /sidecar injection.*; The prometheus-operator CRDs/);
+      assert.equal(conditions.Degraded?.reason, Reason.SidecarsMissing);
+      assert.match(conditions.Degraded?.message ?? '', /without the Istio sidecar; The prometheus-operator CRDs/);
 
       const onlyMonitoring = byType(computeConditions(undefined, { ...healthy, monitoringSkipped: true }, T0));
       assert.equal(onlyMonitoring.Degraded?.reason, Reason.MonitoringCRDsMissing);
     });
 
-    it('does not call unknown sidecar injection a degradation', () => {
-      const conditions = byType(computeConditions(undefined, { ...healthy, sidecarInjection: 'unknown' }, T0));
-      assert.equal(conditions.Degraded?.status, 'False');
+    it('is not Ready while traffic is held back, and says what it waits for', () => {
+      const conditions = byType(computeConditions(undefined, { ...healthy, held: ['canary weight held at 0% (spec 10%): Deployment x has no available pod of its current spec yet'] }, T0));
+      assert.equal(conditions.Ready?.status, 'False');
+      assert.equal(conditions.Ready?.reason, Reason.TrafficHeld);
+      assert.match(conditions.Ready?.message ?? '', /canary weight held at 0% \(spec 10%\)/);
+      assert.equal(conditions.Progressing?.status, 'True');
+      assert.equal(conditions.Degraded?.status, 'False', 'waiting is not a degradation');
+    });
+
+    it('reports a stalled rollout as Degraded and no longer Progressing, naming the Deployment and the cause', () => {
+      const stalled: DeploymentReadiness = {
+        ...available('sms-app-canary'),
+        availableReplicas: 0,
+        stalled: { reason: 'ProgressDeadlineExceeded', message: 'ReplicaSet "sms-app-canary-1" has timed out progressing.' },
+      };
+      const conditions = byType(computeConditions(undefined, { ...healthy, deployments: [available('sms-app-stable'), stalled] }, T0));
+      assert.equal(conditions.Degraded?.status, 'True');
+      assert.equal(conditions.Degraded?.reason, Reason.RolloutStalled);
+      assert.equal(conditions.Degraded?.message, 'Deployment sms-app-canary: ProgressDeadlineExceeded: ReplicaSet "sms-app-canary-1" has timed out progressing.');
+      assert.equal(conditions.Progressing?.status, 'False');
+      assert.equal(conditions.Ready?.reason, Reason.RolloutStalled);
     });
 
     it('keeps lastTransitionTime while a status holds, even when reason or message change', () => {
@@ -141,17 +156,6 @@ describe('conditions', () => {
     });
   });
 
-  describe('sidecarInjectionOf', () => {
-    it('reads the namespace labels Istio uses', () => {
-      assert.equal(sidecarInjectionOf({ 'istio-injection': 'enabled' }), 'enabled');
-      assert.equal(sidecarInjectionOf({ 'istio.io/rev': 'canary' }), 'enabled');
-      assert.equal(sidecarInjectionOf({ 'istio.io/rev': 'canary', 'istio-injection': 'disabled' }), 'disabled');
-      assert.equal(sidecarInjectionOf({ team: 'a' }), 'disabled');
-      assert.equal(sidecarInjectionOf({}), 'disabled');
-      assert.equal(sidecarInjectionOf(undefined), 'unknown');
-    });
-  });
-
   describe('conditionTransitions', () => {
     it('lists only the conditions whose status changed, including new ones', () => {
       const before = computeConditions(undefined, healthy, T0);
@@ -162,6 +166,19 @@ describe('conditions', () => {
       );
       assert.equal(conditionTransitions(undefined, before).length, 3);
       assert.equal(conditionTransitions(before, before).length, 0);
+    });
+
+    it('counts a new cause of an already True Degraded, and nothing else that keeps its status', () => {
+      const sidecars = computeConditions(undefined, { ...healthy, sidecarsMissing: 'pods without sidecar' }, T0);
+      const stalled = computeConditions(
+        sidecars,
+        { ...healthy, sidecarsMissing: 'pods without sidecar', deployments: [{ ...available('a'), stalled: { reason: 'ProgressDeadlineExceeded', message: 'timed out' } }] },
+        T1,
+      );
+      assert.deepEqual(
+        conditionTransitions(sidecars, stalled).map((t) => `${t.type}:${t.from}->${t.to.status} ${t.to.reason}`),
+        ['Ready:True->False RolloutStalled', 'Degraded:True->True RolloutStalled'],
+      );
     });
   });
 

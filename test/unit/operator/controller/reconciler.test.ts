@@ -11,7 +11,7 @@ import { createEventRecorder, type EventType } from '../../../../src/operator/ru
 import type { CacheEntry } from '../../../../src/operator/runtime/informers.ts';
 import type { ReconcileResult } from '../../../../src/operator/runtime/metrics.ts';
 import { liveMetadataSchema, refOf, type DesiredObject, type LiveObject, type ObjectRef } from '../../../../src/operator/kube/objects.ts';
-import { createReconciler, PREVIOUS_INCARNATION_RETRY_MS, ReconcileError } from '../../../../src/operator/controller/reconciler.ts';
+import { createReconciler, PREVIOUS_INCARNATION_BOUND_MS, PREVIOUS_INCARNATION_RETRY_MS, ReconcileError } from '../../../../src/operator/controller/reconciler.ts';
 import { render, RenderError, renderPlan } from '../../../../src/operator/render/index.ts';
 import { ownedResourceTypes } from '../../../../src/operator/controller/experiment.ts';
 import { typeKey, type ResourceType, type TypeRef } from '../../../../src/operator/kube/resources.ts';
@@ -111,9 +111,11 @@ interface RecordedEvent {
   message: string;
 }
 
-function setup(options: { monitoring?: boolean; namespaceLabels?: Record<string, string> | undefined; render?: typeof renderPlan } = {}) {
+function setup(options: { monitoring?: boolean; render?: typeof renderPlan } = {}) {
   const entries = new Map<string, CacheEntry<SmsExperiment>>();
   const cache = new FakeCache();
+  const pods = new FakeCache();
+  const transitions: string[] = [];
   const applier = new FakeApplier();
   const reconciles: Array<{ result: ReconcileResult; reason: string | undefined }> = [];
   const deleted: string[] = [];
@@ -138,10 +140,13 @@ function setup(options: { monitoring?: boolean; namespaceLabels?: Record<string,
   const reconcileKey = createReconciler({
     experiments: { lookup: (namespace, name) => entries.get(`${namespace}/${name}`) },
     liveObjects: cache,
-    namespaceLabels: () => ('namespaceLabels' in options ? options.namespaceLabels : {}),
+    pods,
     applier,
     recorder,
-    metrics: { observeReconcile: (result, _seconds, reason) => reconciles.push({ result, reason }) },
+    metrics: {
+      observeReconcile: (result, _seconds, reason) => reconciles.push({ result, reason }),
+      countConditionTransition: (condition, status, reason) => transitions.push(`${condition}=${status} ${reason}`),
+    },
     clock,
     logger,
     render: options.render ?? renderPlan,
@@ -159,7 +164,7 @@ function setup(options: { monitoring?: boolean; namespaceLabels?: Record<string,
   };
   /** Stores an experiment in the cache, as the watch would deliver it. */
   const store = (object: SmsExperiment) => entries.set(KEY, validEntry(object));
-  return { entries, cache, applier, events, reconciles, deleted, clock, lines, reconcile, store };
+  return { entries, cache, pods, applier, events, reconciles, transitions, deleted, clock, lines, reconcile, store };
 }
 
 const conditionsOf = (status: SmsExperimentStatus | undefined) =>
@@ -184,21 +189,25 @@ describe('reconciler', () => {
   });
 
   describe('a first pass', () => {
-    it('applies everything rendered, prunes the rest of the owned kinds, and writes the whole status once', async () => {
+    it('applies everything rendered, routing last, prunes the rest of the owned kinds, and writes the whole status once', async () => {
       const { reconcile, applier, store, reconciles } = setup();
       const object = experiment();
       store(object);
       await reconcile(KEY);
 
-      const desired = render(object, { monitoring: true });
-      assert.deepEqual(applier.applied, [desired]);
+      // No canary pod exists yet: the routing gives it nothing, and the status says so.
+      const desired = render(object, { monitoring: true, traffic: { weights: { stable: 100, canary: 0 }, canaryHost: false, pairedModel: false, mirrorPercent: 0 } });
+      const [staging, routing, narrowed] = applier.applied;
+      assert.deepEqual(staging, desired.filter((o) => o.kind !== 'VirtualService'), 'wave 1: everything but the VirtualServices');
+      assert.deepEqual(routing, desired.filter((o) => o.kind === 'VirtualService'), 'wave 2: the routing');
+      assert.deepEqual(narrowed, desired.filter((o) => o.kind === 'DestinationRule'), 'wave 3: DestinationRules as routing names them');
       assert.deepEqual(applier.pruned[0]?.keep, desired.map(refOf));
       assert.deepEqual(applier.pruned[0]?.types.map((t) => t.kind), ownedResourceTypes({ monitoring: true }).map((t) => t.kind));
       assert.equal(applier.statuses.length, 1);
       const [status] = applier.statuses;
       assert.equal(status?.observedGeneration, 3);
       assert.equal(status?.mode, 'canary');
-      assert.deepEqual(status?.weights, { stable: 90, canary: 10 });
+      assert.deepEqual(status?.weights, { stable: 100, canary: 0 }, 'the weights in effect, not the spec');
       assert.equal(status?.mirrorPercent, 0);
       assert.equal(status?.ready, '0/4');
       assert.deepEqual(status?.replicas?.map((r) => `${r.component}/${r.role}/${r.version}/${r.deployment} ${r.ready}/${r.desired}`), [
@@ -211,17 +220,19 @@ describe('reconciler', () => {
       assert.deepEqual(conditionsOf(status), {
         Ready: 'False DeploymentsNotReady',
         Progressing: 'True RolloutInProgress',
-        Degraded: 'True SidecarInjectionDisabled',
+        Degraded: 'False Reconciled',
       });
+      assert.match(status?.conditions?.[0]?.message ?? '', /canary weight held at 0% \(spec 10%\): Deployment demo-app-canary does not exist yet/);
       assert.deepEqual(reconciles, [{ result: 'success', reason: undefined }]);
     });
 
-    it('records one event per condition transition: pods starting is Normal, a degradation a Warning', async () => {
-      const { reconcile, store, events } = setup();
+    it('records one event and one metric per condition transition: pods starting is Normal', async () => {
+      const { reconcile, store, events, transitions } = setup();
       store(experiment());
       await reconcile(KEY);
-      assert.deepEqual(events.map((e) => `${e.type} ${e.reason}`), ['Normal DeploymentsNotReady', 'Normal RolloutInProgress', 'Warning SidecarInjectionDisabled']);
+      assert.deepEqual(events.map((e) => `${e.type} ${e.reason}`), ['Normal DeploymentsNotReady', 'Normal RolloutInProgress', 'Normal Reconciled']);
       assert.match(events[0]?.message ?? '', /^Ready is False: Deployment demo-app does not exist yet/);
+      assert.deepEqual(transitions, ['Ready=False DeploymentsNotReady', 'Progressing=True RolloutInProgress', 'Degraded=False Reconciled']);
     });
   });
 
@@ -236,7 +247,7 @@ describe('reconciler', () => {
       await reconcile(KEY);
       assert.equal(applier.statuses.length, 1);
       assert.equal(events.length, 0);
-      assert.equal(applier.applied.length, 3, 'objects are still checked on every pass (drift)');
+      assert.equal(applier.applied.length, 9, 'objects are still checked on every pass (drift), in three waves');
     });
 
     it('does not repeat a write (or its events) while the cache still holds the status from before it', async () => {
@@ -258,8 +269,8 @@ describe('reconciler', () => {
     });
   });
 
-  it('becomes Ready when every Deployment in the cache is available, counting ready pods', async () => {
-    const { reconcile, applier, store, cache, events } = setup({ namespaceLabels: { 'istio-injection': 'enabled' } });
+  it('becomes Ready, with the spec weights routed, when every Deployment in the cache is available, counting ready pods', async () => {
+    const { reconcile, applier, store, cache, events } = setup();
     const object = experiment({ mode: 'canary', app: { stable: { replicas: 2 } } });
     store(object);
     await reconcile(KEY);
@@ -270,8 +281,11 @@ describe('reconciler', () => {
 
     const status = applier.statuses[1];
     assert.equal(status?.ready, '5/5');
+    assert.deepEqual(status?.weights, { stable: 90, canary: 10 });
     assert.deepEqual(conditionsOf(status), { Ready: 'True Reconciled', Progressing: 'False Reconciled', Degraded: 'False Reconciled' });
     assert.deepEqual(events.map((e) => `${e.type} ${e.reason}`), ['Normal Reconciled', 'Normal Reconciled']);
+    const routing = applier.applied[4]?.find((o) => o.kind === 'VirtualService' && o.metadata.name === 'demo-vs');
+    assert.match(JSON.stringify(routing), /"subset":"v2"},"weight":10/);
   });
 
   it('does not count a Deployment that someone else controls', async () => {
@@ -284,7 +298,7 @@ describe('reconciler', () => {
   });
 
   it('reports a Ready experiment whose pods go away with a Warning', async () => {
-    const { reconcile, applier, store, cache, events } = setup({ namespaceLabels: { 'istio-injection': 'enabled' } });
+    const { reconcile, applier, store, cache, events } = setup();
     const object = experiment();
     cache.addAvailableDeployments(render(object, { monitoring: true }));
     store(object);
@@ -296,20 +310,26 @@ describe('reconciler', () => {
     assert.deepEqual(events.map((e) => `${e.type} ${e.reason}`), ['Warning DeploymentsNotReady', 'Normal RolloutInProgress']);
   });
 
-  it('reports what shadow mode puts in effect: stable only for users, the mirror percentage', async () => {
-    const { reconcile, applier, store } = setup();
-    store(experiment({ mode: 'shadow', traffic: { mirrorPercent: 2.5 } }));
+  it('reports what shadow mode puts in effect: stable only for users, the mirror percentage once the shadow can answer', async () => {
+    const { reconcile, applier, store, cache } = setup();
+    const object = experiment({ mode: 'shadow', traffic: { mirrorPercent: 2.5 } });
+    store(object);
     await reconcile(KEY);
-    const status = applier.statuses[0];
+    let status = applier.statuses[0];
     assert.equal(status?.mode, 'shadow');
     assert.deepEqual(status?.weights, { stable: 100, canary: 0 });
+    assert.equal(status?.mirrorPercent, 0, 'no shadow pod yet: nothing mirrored');
+    cache.addAvailableDeployments(render(object, { monitoring: true }));
+    store(experiment({ mode: 'shadow', traffic: { mirrorPercent: 2.5 } }, status));
+    await reconcile(KEY);
+    status = applier.statuses[1];
     assert.equal(status?.mirrorPercent, 2.5);
-    assert.equal(status?.ready, '0/3');
+    assert.equal(status?.ready, '3/3');
     assert.ok(status?.ownedObjects?.some((o) => o.kind === 'Deployment' && o.name === 'demo-model-shadow'));
   });
 
   it('renders without monitoring objects under --skip-monitoring, and says so in Degraded', async () => {
-    const { reconcile, applier, store } = setup({ monitoring: false, namespaceLabels: { 'istio-injection': 'enabled' } });
+    const { reconcile, applier, store } = setup({ monitoring: false });
     store(experiment());
     await reconcile(KEY);
     assert.ok(!applier.applied[0]?.some((o) => o.apiVersion.startsWith('monitoring.coreos.com/')));
@@ -319,11 +339,24 @@ describe('reconciler', () => {
     assert.match(degraded?.message ?? '', /--skip-monitoring/);
   });
 
-  it('does not report a namespace it has not seen as lacking sidecar injection', async () => {
-    const { reconcile, applier, store } = setup({ namespaceLabels: undefined });
+  it('reports pods running without the Istio sidecar as SidecarsMissing, judged on the pods', async () => {
+    const { reconcile, applier, store, pods } = setup();
     store(experiment());
+    const pod = (name: string, role: string, annotations?: Record<string, string>): LiveObject => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name,
+        namespace: NAMESPACE,
+        labels: { 'experiments.sms-app.io/experiment': NAME, 'app.kubernetes.io/component': 'app', 'experiments.sms-app.io/role': role },
+        ...(annotations ? { annotations } : {}),
+      },
+    });
+    pods.objects.push(pod('a', 'stable', { 'sidecar.istio.io/status': '{}' }), pod('b', 'canary'));
     await reconcile(KEY);
-    assert.equal(conditionsOf(applier.statuses[0]).Degraded, 'False Reconciled');
+    const degraded = applier.statuses[0]?.conditions?.find((c) => c.type === 'Degraded');
+    assert.equal(degraded?.reason, 'SidecarsMissing');
+    assert.match(degraded?.message ?? '', /^1 of 1 pods of Deployment demo-app-canary run without the Istio sidecar/);
   });
 
   describe('failures', () => {
@@ -342,6 +375,7 @@ describe('reconciler', () => {
       assert.deepEqual(conditionsOf(status), { Ready: 'False OwnershipConflict', Progressing: 'False OwnershipConflict', Degraded: 'True OwnershipConflict' });
       assert.match(status?.conditions?.[0]?.message ?? '', /Service team\/demo-app already exists and is not controlled by SmsExperiment demo; managed by kubectl-create/);
       assert.deepEqual(status?.weights, { stable: 90, canary: 10 }, 'the weights in effect are still the old ones');
+      assert.equal(status?.observedGeneration, undefined, 'observedGeneration stays with the traffic in effect');
       assert.ok(!status?.ownedObjects?.some((o) => o.name === 'demo-app' && o.kind === 'Service'), 'the conflicting object is not ours');
       // One Warning that names the object; the condition transitions to the same reason add nothing.
       assert.deepEqual(events.map((e) => `${e.type} ${e.reason}`), ['Warning OwnershipConflict']);
@@ -361,8 +395,8 @@ describe('reconciler', () => {
       assert.match(ready?.message ?? '', /; and 1 more$/);
     });
 
-    it('waits quietly for garbage collection of a deleted experiment of the same name', async () => {
-      const { reconcile, applier, store, events, reconciles } = setup();
+    it('waits quietly for garbage collection of a deleted experiment of the same name, for a bounded time', async () => {
+      const { reconcile, applier, store, events, reconciles, clock } = setup();
       store(experiment());
       applier.failures = () => [
         new OwnershipConflictError({ apiVersion: 'v1', kind: 'Service', namespace: NAMESPACE, name: 'demo-app' }, 'is still controlled by a deleted SmsExperiment', [], true),
@@ -371,6 +405,12 @@ describe('reconciler', () => {
       assert.equal(applier.statuses.length, 0);
       assert.equal(events.length, 0);
       assert.deepEqual(reconciles, [{ result: 'requeue', reason: undefined }]);
+
+      clock.advance(PREVIOUS_INCARNATION_BOUND_MS);
+      await assert.rejects(reconcile(KEY), (error: unknown) => error instanceof ReconcileError && error.reason === 'PreviousExperimentNotGone');
+      assert.equal(conditionsOf(applier.statuses[0]).Ready, 'False PreviousExperimentNotGone');
+      assert.match(applier.statuses[0]?.conditions?.[0]?.message ?? '', /still being garbage-collected after 30s: Service team\/demo-app/);
+      assert.deepEqual(events.map((e) => `${e.type} ${e.reason}`), ['Warning PreviousExperimentNotGone']);
     });
 
     it('reports a failed prune as PruneFailed', async () => {
@@ -394,7 +434,7 @@ describe('reconciler', () => {
       assert.equal(await reconcile(KEY), undefined, 'no retry: only an edit can fix it');
       assert.equal(applier.applied.length, 0);
       const status = applier.statuses[0];
-      assert.equal(status?.observedGeneration, 4);
+      assert.equal(status?.observedGeneration, undefined, 'the generation in effect is still the one before');
       assert.equal(status?.ready, '4/4');
       assert.equal(conditionsOf(status).Ready, 'False InvalidSpec');
       assert.ok(events.some((e) => e.type === 'Warning' && e.reason === 'InvalidSpec' && /must add up to 100/.test(e.message)));
