@@ -13,7 +13,7 @@ import { useCluster, type TestCluster } from '../support/cluster.ts';
 import { installCrd } from '../support/crd.ts';
 import { eventually } from '../support/eventually.ts';
 import { dumpLogsOnFailure, OPERATOR_NAMESPACE, operatorKubeconfig, OperatorProcess, sumSamples, type LogLine } from '../support/operator.ts';
-import { listOwnedObjects } from '../support/owned-objects.ts';
+import { conditionOf, listOwnedObjects, readExperiment } from '../support/owned-objects.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
 
 const repositoryRoot = path.resolve(import.meta.dirname, '../..');
@@ -220,7 +220,20 @@ describe('operator leadership, cache sync and relists on a real API server', fun
       return found;
     });
     const [kind, name] = target.id.split('/') as [string, string];
-    await eventually('the operator to be idle', async () => assert.equal(await operator.metric('smsx_operator_workqueue_depth'), 0));
+    // Idle: Ready for the current generation, and no pass for a whole second (no retry pending that
+    // would put the object back on its own, without the watches noticing the deletion).
+    await eventually('the experiment to be Ready', async () => {
+      const experiment = await readExperiment(client, namespace, 'sms-app');
+      assert.equal(experiment?.status?.observedGeneration, experiment?.metadata.generation);
+      assert.equal(conditionOf(experiment, 'Ready')?.status, 'True');
+    });
+    await eventually('the operator to be idle', async () => {
+      const passes = await operator.metric('smsx_operator_reconcile_total');
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      assert.equal(await operator.metric('smsx_operator_reconcile_total'), passes, 'a pass ran within the last second');
+      assert.equal(await operator.metric('smsx_operator_workqueue_depth'), 0);
+    }, { timeoutMs: 30_000 });
+    const linesBefore = (await operator.logLines()).length;
 
     // Watches down: every connection reset, new ones accepted and left hanging.
     proxy.stall({ dropOpen: true });
@@ -236,10 +249,18 @@ describe('operator leadership, cache sync and relists on a real API server', fun
       assert.ok(found, `${target.id} is back`);
       return found;
     }, { timeoutMs: 60_000, intervalMs: 100 });
+    const recreatedAfterMs = Date.now() - resumedAt;
     assert.notEqual(recreated.uid, target.uid, 'a new object');
     assert.ok(operator.alive, 'the same process');
-    assert.ok((await operator.logLines()).some((line) => line.msg === 'Resumed watch' && line.pid === operator.pid), 'its watches failed and resumed');
-    figures['watches resumed → deleted VirtualService recreated'] = `${Date.now() - resumedAt} ms`;
+    // The cache learnt of the deletion (a replayed DELETED event or a relist without the object):
+    // the pass that put it back *created* it, rather than re-applying what it thought was there.
+    const since = async () => (await operator.logLines()).slice(linesBefore);
+    const createdIt = (line: LogLine) => line.msg === 'Applied objects' && z.array(z.string()).catch([]).parse(line.created).some((entry) => entry.startsWith(`${kind} ${namespace}/${name}`));
+    assert.ok((await since()).some(createdIt), `no "Applied objects" line created ${kind} ${namespace}/${name}`);
+    await eventually('the watches to report resuming', async () => {
+      assert.ok((await since()).some((line) => line.msg === 'Resumed watch' && line.pid === operator.pid), 'its watches failed and resumed');
+    });
+    figures['watches resumed → deleted VirtualService recreated'] = `${recreatedAfterMs} ms`;
   });
 });
 
