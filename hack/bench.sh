@@ -6,6 +6,8 @@
 # Model service: model [seconds] (in process), model-http [seconds] [connections] (autocannon).
 # App: app [seconds] [connections] (autocannon against app + model, cache hits and misses).
 # Feature selection for the model: features [seeds] (cross-validation, slow).
+# Statistics: analysis-sim [streams] [requests/minute] [polls] [k] (the judge against Flagger's rule
+# on simulated streams), analysis-judge [experiments] [snapshots] (speed of npm run analysis:judge).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/setup.sh"
 ensure_node
@@ -25,13 +27,17 @@ case "$what" in
   model-http) node bench/model-http.ts "$@" ;;
   app) node bench/app-load.ts "$@" ;;
   features) node bench/model-features.ts "$@" ;;
+  analysis-sim) node bench/analysis-sim.ts "$@" ;;
+  analysis-judge) node bench/analysis-judge.ts "$@" ;;
   all)
     node bench/model-inference.ts
     node bench/model-http.ts
     node bench/app-load.ts
+    node bench/analysis-sim.ts
+    node bench/analysis-judge.ts
     operator_setup
     node bench/weight-latency.ts 200
     node bench/scale.ts 500
     ;;
-  *) echo "usage: hack/bench.sh [latency|scale|model|model-http|app|features|all] [size...]" >&2; exit 2 ;;
+  *) echo "usage: hack/bench.sh [latency|scale|model|model-http|app|features|analysis-sim|analysis-judge|all] [size...]" >&2; exit 2 ;;
 esac

@@ -344,6 +344,30 @@ export const storageSpecSchema = described(
   ],
 );
 
+/** The app's request-latency bucket bounds (seconds): a slow-request threshold must be one of them. */
+export const LATENCY_BUCKET_BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
+
+export const analysisSpecSchema = described(
+  z.object({
+    alpha: described(
+      z.number().gt(0).max(0.5),
+      'Probability of a false verdict for the whole experiment, shared between its signals (anytime-valid: it holds however often the operator looks). Above 0, at most 0.5. Default 0.05.',
+    ).default(0.05),
+    slowRequestSeconds: described(
+      z.number(),
+      `A request slower than this counts as slow; one of the app's latency bucket bounds (${LATENCY_BUCKET_BOUNDS.join(', ')}). Default 0.25.`,
+      [
+        {
+          rule: `self in [${LATENCY_BUCKET_BOUNDS.map((bound) => bound.toFixed(3)).join(', ')}]`,
+          message: `slowRequestSeconds must be one of the app's latency bucket bounds: ${LATENCY_BUCKET_BOUNDS.join(', ')}`,
+          holds: (value: number) => (LATENCY_BUCKET_BOUNDS as readonly number[]).includes(value),
+        },
+      ],
+    ).default(0.25),
+  }),
+  'How the operator judges the evidence it reads from Prometheus (with its --prometheus-url): it only observes, it changes no weight.',
+);
+
 export const DEFAULT_PROGRESS_DEADLINE_SECONDS = 600;
 const MIN_PROGRESS_DEADLINE_SECONDS = 5;
 const MAX_PROGRESS_DEADLINE_SECONDS = 86_400;
@@ -405,6 +429,7 @@ export const smsExperimentSpecSchema = described(
     ingress: ingressSpecSchema.prefault({}),
     monitoring: monitoringSpecSchema.prefault({}),
     storage: storageSpecSchema.default({ hostPath: DEFAULT_MODEL_HOST_PATH }),
+    analysis: analysisSpecSchema.prefault({}),
     progressDeadlineSeconds: described(
       z.number().int().min(MIN_PROGRESS_DEADLINE_SECONDS).max(MAX_PROGRESS_DEADLINE_SECONDS),
       `Seconds a Deployment of the experiment may take to make progress before its rollout counts as stalled ` +
@@ -460,6 +485,57 @@ export const ownedObjectSchema = described(
   'One object the operator created for this experiment.',
 );
 
+const armCountsSchema = z.object({
+  trials: described(z.number().int().min(0), 'Requests (or messages) since the step began.'),
+  events: described(z.number().int().min(0), 'Of those, the ones with the event (an error, a slow request, a spam answer, a wrong guess).'),
+});
+
+export const signalAnalysisSchema = described(
+  z.object({
+    name: described(z.string(), 'errors, slow, spam or guesses.'),
+    stable: described(armCountsSchema, 'Counts of the stable version since the step began.'),
+    canary: described(armCountsSchema, 'Counts of the canary version since the step began.'),
+    verdict: described(z.enum(['worse', 'better', 'no-difference-yet', 'sample-ratio-mismatch']), 'The verdict of this signal.'),
+    pValue: described(z.number(), 'Anytime-valid p-value of "same event rate" (compare with the share of alpha this signal has).'),
+    srmPValue: described(z.number(), 'Anytime-valid p-value of "the split of trials is the designed one".'),
+    rateRatio: described(z.number(), 'Canary event rate over stable event rate, -1 when undefined (no stable events yet).').optional(),
+    interval: described(z.array(z.number()), 'Confidence sequence of the rate ratio, [low, high]; high may be -1 for unbounded.').optional(),
+  }),
+  'One signal of the canary step.',
+);
+
+export const shadowAnalysisSchema = described(
+  z.object({
+    version: described(z.string(), 'The shadow version compared with the stable model.'),
+    bothSpam: described(z.number().int().min(0), 'Messages both models called spam.'),
+    bothHam: described(z.number().int().min(0), 'Messages both models called ham.'),
+    shadowOnlySpam: described(z.number().int().min(0), 'Messages only the shadow called spam.'),
+    stableOnlySpam: described(z.number().int().min(0), 'Messages only the stable model called spam.'),
+    agreementRate: described(z.number(), 'Share of compared messages both models classified alike; -1 before the first.'),
+    agreementInterval: described(z.array(z.number()), 'Confidence sequence of the agreement rate, [low, high].'),
+    lean: described(z.enum(['shadow-flags-more-spam', 'stable-flags-more-spam', 'no-lean-yet']), 'Which way the disagreements lean.'),
+    leanPValue: described(z.number(), 'Anytime-valid p-value of "disagreements split 50/50".'),
+  }),
+  'The shadow model compared with the stable model on the mirrored messages.',
+);
+
+export const analysisStatusSchema = described(
+  z.object({
+    step: described(z.string(), 'What the current step compares (mode, versions, split in effect); the evidence restarts when it changes.'),
+    stepStartedAt: described(z.string(), 'When the current step began (RFC 3339).'),
+    lastCollectedAt: described(z.string(), 'When the counts were last read from Prometheus (RFC 3339).').optional(),
+    verdict: described(z.enum(['worse', 'better', 'no-difference-yet', 'sample-ratio-mismatch']), 'The overall verdict of the canary step (canary mode).').optional(),
+    alpha: described(z.number(), 'The alpha shared by the signals.'),
+    signals: described(z.array(signalAnalysisSchema), 'Per signal: counts per version, rate ratio and interval, p-values, verdict.', [], {
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['name'],
+    }).optional(),
+    shadow: shadowAnalysisSchema.optional(),
+    state: described(z.looseObject({}), 'The statistics\' running state and the counters\' memory, so a restart or failover loses nothing (internal).').optional(),
+  }),
+  'What the operator measured and concluded for the current step (needs its --prometheus-url).',
+);
+
 export const smsExperimentStatusSchema = described(
   z.object({
     observedGeneration: described(z.number().int().min(0), 'The metadata.generation the operator last acted on.').optional(),
@@ -484,6 +560,7 @@ export const smsExperimentStatusSchema = described(
     ownedObjects: described(z.array(ownedObjectSchema), 'The objects the operator created and keeps in sync.', [], {
       'x-kubernetes-list-type': 'atomic',
     }).optional(),
+    analysis: analysisStatusSchema.optional(),
   }),
   'Observed state, written by the operator.',
 );
@@ -526,6 +603,7 @@ export type SmsExperimentSpec = z.output<typeof smsExperimentSpecSchema>;
 export type SmsExperimentStatus = z.output<typeof smsExperimentStatusSchema>;
 export type SmsExperiment = z.output<typeof smsExperimentSchema>;
 export type Condition = z.output<typeof conditionSchema>;
+export type AnalysisStatus = z.output<typeof analysisStatusSchema>;
 export type Mode = SmsExperimentSpec['mode'];
 
 export { durationSeconds } from './formats.ts';

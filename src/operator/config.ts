@@ -32,6 +32,8 @@ export interface OperatorConfig {
   skipMonitoring: boolean;
   /** Explicit kubeconfig; otherwise KUBECONFIG, ~/.kube/config or the in-cluster service account. */
   kubeconfig: string | undefined;
+  /** Where the experiments' evidence is read; undefined switches the analysis off. */
+  analysis: { prometheusUrl: string | undefined; intervalMs: number };
 }
 
 export type ConfigResult = { kind: 'config'; config: OperatorConfig } | { kind: 'help'; text: string };
@@ -147,6 +149,20 @@ const OPTIONS = {
     value: 'DURATION',
     description: 'Interval of the full resync that re-queues every experiment (default: 5m; 0 disables)',
   },
+  prometheusUrl: {
+    flag: 'prometheus-url',
+    env: 'SMSX_PROMETHEUS_URL',
+    type: 'string',
+    value: 'URL',
+    description: 'Prometheus to read each experiment\'s per-version counts from, e.g. http://prometheus-operated.monitoring:9090 (default: none, no analysis)',
+  },
+  analysisInterval: {
+    flag: 'analysis-interval',
+    env: 'SMSX_ANALYSIS_INTERVAL',
+    type: 'string',
+    value: 'DURATION',
+    description: 'How often each experiment\'s evidence is collected and judged (default: 30s)',
+  },
   fieldManager: {
     flag: 'field-manager',
     env: 'SMSX_FIELD_MANAGER',
@@ -258,6 +274,12 @@ const rawSchema = z.object({
   fieldManager: nonEmpty('the field manager').max(128, 'the field manager must be at most 128 characters').default('sms-experiment-operator'),
   skipMonitoring: boolean.default(false),
   kubeconfig: nonEmpty('the kubeconfig path').optional(),
+  // Only the operator's own flag names Prometheus: an experiment's spec never does, so a namespace
+  // user cannot point the operator at arbitrary hosts.
+  prometheusUrl: nonEmpty('the Prometheus URL')
+    .refine((value) => URL.canParse(value) && ['http:', 'https:'].includes(new URL(value).protocol), 'the Prometheus URL must be an http:// or https:// URL')
+    .optional(),
+  analysisInterval: duration('the analysis interval').default(30_000),
 });
 
 export interface ConfigEnvironment {
@@ -311,6 +333,7 @@ export function loadConfig({ argv, env, hostname, pid }: ConfigEnvironment): Con
     );
   }
   if (values.cacheSyncTimeout <= 0) problems.push(`${sourceOf.cacheSyncTimeout ?? '--cache-sync-timeout'}: must be above 0`);
+  if (values.analysisInterval < 1_000) problems.push(`${sourceOf.analysisInterval ?? '--analysis-interval'}: must be at least 1s`);
   if (problems.length > 0) throw invalid(problems);
 
   return {
@@ -334,6 +357,7 @@ export function loadConfig({ argv, env, hostname, pid }: ConfigEnvironment): Con
       fieldManager: values.fieldManager,
       skipMonitoring: values.skipMonitoring,
       kubeconfig: values.kubeconfig,
+      analysis: { prometheusUrl: values.prometheusUrl, intervalMs: values.analysisInterval },
     },
   };
 }

@@ -13,6 +13,8 @@ import { createKubeClient, type KubeClient } from './kube/client.ts';
 import { withRequestCounting } from './kube/counting-client.ts';
 import { liveObjectSchema, type LiveObject } from './kube/objects.ts';
 import { POD } from './kube/resources.ts';
+import { createAnalysisLoop } from './controller/analysis-loop.ts';
+import { createPrometheusClient } from './prometheus/client.ts';
 import { EXPERIMENT_LABEL, renderPlan } from './render/index.ts';
 import { systemClock, type CancelTimer, type Clock } from './runtime/clock.ts';
 import { createEventRecorder } from './runtime/events.ts';
@@ -182,6 +184,25 @@ export async function startOperator({ config, logger, kubeConfig, clock = system
     onDeleted: (key) => queue?.forget(key),
   });
 
+  // The time-driven analysis (only with --prometheus-url): its own field manager for its part of the status.
+  const { prometheusUrl } = config.analysis;
+  const analysisLoop =
+    prometheusUrl === undefined
+      ? undefined
+      : createAnalysisLoop({
+          experiments: function* () {
+            for (const informer of experiments.informers) yield* informer.entries();
+          },
+          prometheus: createPrometheusClient({ baseUrl: prometheusUrl }),
+          writer: createApplier({ client, cache: owned, fieldManager: `${config.fieldManager}-analysis` }),
+          recorder,
+          metrics,
+          clock,
+          logger,
+          intervalMs: config.analysis.intervalMs,
+          prometheusUrl,
+        });
+
   let stopping = false;
   let stopResync: CancelTimer = () => undefined;
   let cancelSyncTimeout: CancelTimer = () => undefined;
@@ -207,6 +228,10 @@ export async function startOperator({ config, logger, kubeConfig, clock = system
     logger.info({ experiments: keys.length, concurrency: config.concurrency }, 'Started workers');
     for (const key of keys) workQueue.add(key);
     stopResync = startPeriodicResync({ periodMs: config.resyncPeriodMs, keys: () => experimentKeys(), enqueue, clock });
+    if (analysisLoop) {
+      analysisLoop.start();
+      logger.info({ prometheus: prometheusUrl, intervalMs: config.analysis.intervalMs }, 'Started the analysis');
+    }
   };
 
   const { leaderElection } = config;
@@ -247,6 +272,7 @@ export async function startOperator({ config, logger, kubeConfig, clock = system
     cancelSyncTimeout();
     metrics.setLeading(false);
     stopResync();
+    await analysisLoop?.stop();
     await queue?.shutdown();
     await recorder.flush();
     await elector?.stop();

@@ -45,6 +45,7 @@ export const DOCUMENTED_DEFAULTS: SmsExperimentSpec = {
   ingress: { enabled: true, host: 'sms-nginx.local', className: 'nginx' },
   monitoring: { enabled: true, highRequestRate: { perMinute: 15, for: '2m' } },
   storage: { hostPath: '/mnt/shared/models' },
+  analysis: { alpha: 0.05, slowRequestSeconds: 0.25 },
   progressDeadlineSeconds: 600,
 };
 
@@ -156,6 +157,19 @@ export const INVALID_EXPERIMENTS: readonly InvalidExperiment[] = [
     spec: { app: { canary: { podAnnotations: { 'experiments.sms-app.io/config-hash': 'x' } } } },
     field: 'spec.app.canary.podAnnotations',
     message: 'podAnnotations may not set keys under experiments.sms-app.io/',
+  },
+  {
+    title: 'a slow-request threshold that is no bucket bound',
+    spec: { analysis: { slowRequestSeconds: 0.3 } },
+    field: 'spec.analysis.slowRequestSeconds',
+    message: "slowRequestSeconds must be one of the app's latency bucket bounds",
+  },
+  {
+    title: 'an alpha of zero',
+    spec: { analysis: { alpha: 0 } },
+    field: 'spec.analysis.alpha',
+    message: 'Too small',
+    serverMessage: 'greater than 0',
   },
   {
     title: 'a progress deadline of zero',

@@ -21,7 +21,7 @@ import { experimentOwner, parseExperimentKey, SMS_EXPERIMENT } from './experimen
 import { deploymentStateOf, readyCount, type DeploymentState } from './readiness.ts';
 import { sidecarGapMessage, sidecarGaps } from './sidecars.ts';
 import { gateTraffic, liveRoutingOf, retainedSubsets, type ServingVersions } from './traffic-gate.ts';
-import { ownedObjectsAfter, previousStatusOf, previousTraffic, summarizeFailures, trafficInEffect } from './status.ts';
+import { ownedObjectsAfter, previousStatusOf, previousTraffic, reconcilerPart, summarizeFailures, trafficInEffect } from './status.ts';
 import { WrittenStatuses } from './status-memory.ts';
 
 /** How long to wait for garbage collection of a deleted experiment's children before retrying. */
@@ -126,7 +126,8 @@ async function reconcileOnce(options: ReconcilerOptions, written: WrittenStatuse
     },
     previousIncarnationCleared: () => waitingSince.delete(key),
   };
-  const stored = (cached: SmsExperimentStatus | undefined) => written.stored(key, subject.uid, cached);
+  // Only the reconciler's part: status.analysis and the Analysed condition are the analysis loop's.
+  const stored = (cached: SmsExperimentStatus | undefined) => reconcilerPart(written.stored(key, subject.uid, cached));
 
   if (!entry.valid) return invalidSpec(context, stored(previousStatusOf(entry.raw)), entry.error);
   const experiment = entry.object;

@@ -55,3 +55,17 @@ export function summarizeFailures(failures: ReadonlyArray<OwnershipConflictError
   const more = failures.length - messages.length;
   return { reason, message: messages.join('; ') + (more > 0 ? `; and ${more} more` : '') };
 }
+
+/** The condition the analysis loop writes (with a field manager of its own). */
+export const ANALYSIS_CONDITION = 'Analysed';
+
+/**
+ * The part of a stored status the reconciler writes: without status.analysis and the Analysed
+ * condition, which the analysis loop owns. Comparing only its own part keeps a pass that changes
+ * nothing from writing.
+ */
+export function reconcilerPart(status: SmsExperimentStatus | undefined): SmsExperimentStatus | undefined {
+  if (status === undefined) return undefined;
+  const { analysis: _analysis, ...own } = status;
+  return own.conditions === undefined ? own : { ...own, conditions: own.conditions.filter((condition) => condition.type !== ANALYSIS_CONDITION) };
+}

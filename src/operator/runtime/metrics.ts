@@ -19,6 +19,8 @@ export interface OperatorMetrics {
   setLeading(leading: boolean): void;
   /** Counts one condition transition written to an experiment's status (Degraded=True RolloutStalled, …). */
   countConditionTransition(condition: string, status: string, reason: string): void;
+  /** The latest judgement of one signal of an experiment: its anytime-valid p-value and its ratio (-1: undefined). */
+  setAnalysis(namespace: string, name: string, signal: string, pValue: number, ratio: number): void;
 }
 
 export interface MetricsOptions {
@@ -79,6 +81,19 @@ export function createMetrics({ now = Date.now, processMetrics = true, prefix = 
     registers: [registry],
   });
 
+  const analysisPValue = new Gauge({
+    name: `${prefix}analysis_p_value`,
+    help: 'Anytime-valid p-value of the latest judgement per experiment and signal (shadow-lean: the shadow lean test)',
+    labelNames: ['namespace', 'experiment', 'signal'] as const,
+    registers: [registry],
+  });
+  const analysisRatio = new Gauge({
+    name: `${prefix}analysis_ratio`,
+    help: 'Canary/stable event-rate ratio per experiment and signal (shadow-lean: the agreement rate); -1 when undefined',
+    labelNames: ['namespace', 'experiment', 'signal'] as const,
+    registers: [registry],
+  });
+
   let readQueueDepth: () => number = () => 0;
   new Gauge({
     name: `${prefix}workqueue_depth`,
@@ -130,6 +145,10 @@ export function createMetrics({ now = Date.now, processMetrics = true, prefix = 
     },
     countConditionTransition(condition, status, reason) {
       transitions.inc({ condition, status, reason });
+    },
+    setAnalysis(namespace, experiment, signal, pValue, ratio) {
+      analysisPValue.set({ namespace, experiment, signal }, pValue);
+      analysisRatio.set({ namespace, experiment, signal }, ratio);
     },
   };
 }

@@ -38,6 +38,7 @@ describe('config', () => {
       fieldManager: 'sms-experiment-operator',
       skipMonitoring: false,
       kubeconfig: undefined,
+      analysis: { prometheusUrl: undefined, intervalMs: 30_000 },
     } satisfies OperatorConfig);
   });
 
@@ -74,6 +75,10 @@ describe('config', () => {
       '--skip-monitoring',
       '--kubeconfig',
       '/tmp/kubeconfig',
+      '--prometheus-url',
+      'http://prometheus.monitoring:9090',
+      '--analysis-interval',
+      '10s',
     ]);
     assert.deepEqual(config, {
       namespaces: ['team-a', 'team-b'],
@@ -94,6 +99,7 @@ describe('config', () => {
       fieldManager: 'smsx',
       skipMonitoring: true,
       kubeconfig: '/tmp/kubeconfig',
+      analysis: { prometheusUrl: 'http://prometheus.monitoring:9090', intervalMs: 10_000 },
     } satisfies OperatorConfig);
   });
 
@@ -169,6 +175,12 @@ describe('config', () => {
     assert.equal(load([], { SMSX_CACHE_SYNC_TIMEOUT: '5s' }).cacheSyncTimeoutMs, 5_000);
     assert.match(problemsOf(['--cache-sync-timeout', '0'])[0] ?? '', /^--cache-sync-timeout: must be above 0/);
     assert.match(problemsOf(['--cache-sync-timeout', 'soon'])[0] ?? '', /^--cache-sync-timeout: the cache sync timeout "soon" is not a duration/);
+  });
+
+  it('takes only an http(s) URL for Prometheus, and an analysis interval of at least 1s', () => {
+    assert.match(problemsOf(['--prometheus-url', 'ftp://prometheus'])[0] ?? '', /^--prometheus-url: the Prometheus URL must be an http:\/\/ or https:\/\/ URL/);
+    assert.match(problemsOf([], { SMSX_PROMETHEUS_URL: 'not a url' })[0] ?? '', /^SMSX_PROMETHEUS_URL \(environment\): the Prometheus URL must be/);
+    assert.match(problemsOf(['--analysis-interval', '500ms'])[0] ?? '', /^--analysis-interval: must be at least 1s/);
   });
 
   it('bounds the field manager and the lease name by what the API server accepts', () => {

@@ -93,11 +93,20 @@ describe('render: dashboards', () => {
         'Cache hit ratio by version',
         'Request latency p95 by version',
         'Active requests by version',
+        'Analysis: anytime-valid p-value by signal',
+        'Analysis: canary/stable rate ratio by signal',
+        'Shadow agreement with the stable model',
+        'Shadow comparisons/min by outcome',
       ],
     );
-    for (const panel of experimentDashboard.panels) {
+    for (const panel of experimentDashboard.panels.slice(0, 6)) {
       for (const target of panel.targets) assert.match(target.expr, /by \((le, )?version\)/, panel.title);
     }
+    // The analysis panels read the operator's gauges of this experiment, and the shadow's comparisons.
+    for (const panel of experimentDashboard.panels.slice(6, 9)) {
+      for (const target of panel.targets) assert.match(target.expr, /smsx_operator_analysis_(p_value|ratio)\{namespace="sms-app",experiment="sms-app"/, panel.title);
+    }
+    assert.match(experimentDashboard.panels[9]?.targets[0]?.expr ?? '', /sms_model_shadow_comparisons_total\{namespace="sms-app",service="sms-app-model"\}/);
   });
 
   for (const dashboard of [metrics, experimentDashboard]) {
@@ -122,7 +131,8 @@ describe('render: dashboards', () => {
     });
 
     it(`${dashboard.uid}: every query uses only the seed's metric names, scoped to this experiment`, () => {
-      for (const panel of dashboard.panels) {
+      // The analysis panels are checked above: they read the operator's metrics and the shadow's.
+      for (const panel of dashboard.panels.filter((one) => !/^(Analysis|Shadow)/.test(one.title))) {
         for (const { expr } of panel.targets) {
           const names = expr.match(/\bsms_[a-z_]+\b/g) ?? [];
           assert.ok(names.length > 0, `${panel.title}: ${expr}`);
@@ -140,6 +150,8 @@ describe('render: dashboards', () => {
     const other = dashboardOf(byName(render(experiment({}, 'trial')), 'ConfigMap', 'trial-dashboard-metrics'));
     assert.equal(other.uid, 'trial-metrics');
     assert.ok(other.panels.every((panel) => panel.targets.every((target) => target.expr.includes('service="trial-app"'))));
+    const otherExperiment = dashboardOf(byName(render(experiment({}, 'trial')), 'ConfigMap', 'trial-dashboard-experiment'));
+    assert.ok(otherExperiment.panels.every((panel) => panel.targets.every((target) => /service="trial-(app|model)"|experiment="trial"/.test(target.expr))));
   });
 
   it('keeps uids within Grafana\'s 40 characters for long experiment names', () => {
