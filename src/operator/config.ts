@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ConfigError } from '../common/config-error.ts';
 
+import { defaultRenewDeadlineMs } from './runtime/leader-election.ts';
 import { LOG_LEVELS, type LogLevel } from './runtime/logging.ts';
 
 export interface OperatorConfig {
@@ -19,7 +20,11 @@ export interface OperatorConfig {
     identity: string;
     leaseDurationMs: number;
     renewIntervalMs: number;
+    /** A leader that could not renew for this long steps down (and each attempt is cut off there). */
+    renewDeadlineMs: number;
   };
+  /** Watches that have not listed within this bound fail /readyz and end the process (exit 3). */
+  cacheSyncTimeoutMs: number;
   concurrency: number;
   resyncPeriodMs: number;
   fieldManager: string;
@@ -115,6 +120,20 @@ const OPTIONS = {
     type: 'string',
     value: 'DURATION',
     description: 'How often the leader renews and a candidate retries (default: 2s)',
+  },
+  renewDeadline: {
+    flag: 'lease-renew-deadline',
+    env: 'SMSX_LEASE_RENEW_DEADLINE',
+    type: 'string',
+    value: 'DURATION',
+    description: 'A leader that cannot renew for this long stops leading; above the renew interval, below the lease duration (default: two thirds of the lease duration)',
+  },
+  cacheSyncTimeout: {
+    flag: 'cache-sync-timeout',
+    env: 'SMSX_CACHE_SYNC_TIMEOUT',
+    type: 'string',
+    value: 'DURATION',
+    description: 'Exit (code 3) when a watch has not listed its objects within this time after start (default: 2m)',
   },
   concurrency: {
     flag: 'concurrency',
@@ -248,6 +267,8 @@ const rawSchema = z.object({
   identity: nonEmpty('the identity').optional(),
   leaseDuration: duration('the lease duration').default(15_000),
   renewInterval: duration('the renew interval').default(2_000),
+  renewDeadline: duration('the renew deadline').optional(),
+  cacheSyncTimeout: duration('the cache sync timeout').default(120_000),
   concurrency: integer('the concurrency', 1, 1_000).default(4),
   resyncPeriod: duration('the resync period').default(300_000),
   fieldManager: nonEmpty('the field manager').max(128, 'the field manager must be at most 128 characters').default('sms-experiment-operator'),
@@ -305,6 +326,13 @@ export function loadConfig({ argv, env, hostname, pid }: ConfigEnvironment): Con
       `${sourceOf.leaseDuration ?? '--lease-duration'}: must be at least twice the renew interval, so a leader can miss one renewal without losing the lease`,
     );
   }
+  const renewDeadline = values.renewDeadline ?? defaultRenewDeadlineMs(values.leaseDuration, values.renewInterval);
+  if (values.renewDeadline !== undefined && (renewDeadline <= values.renewInterval || renewDeadline >= values.leaseDuration)) {
+    problems.push(
+      `${sourceOf.renewDeadline ?? '--lease-renew-deadline'}: must be above the renew interval and below the lease duration, so a leader that cannot renew stops before its lease can expire for others`,
+    );
+  }
+  if (values.cacheSyncTimeout <= 0) problems.push(`${sourceOf.cacheSyncTimeout ?? '--cache-sync-timeout'}: must be above 0`);
   if (values.analysisInterval < 1_000) problems.push(`${sourceOf.analysisInterval ?? '--analysis-interval'}: must be at least 1s`);
   if (problems.length > 0) throw invalid(problems);
 
@@ -321,7 +349,9 @@ export function loadConfig({ argv, env, hostname, pid }: ConfigEnvironment): Con
         identity: values.identity ?? `${hostname}_${pid}`,
         leaseDurationMs: values.leaseDuration,
         renewIntervalMs: values.renewInterval,
+        renewDeadlineMs: renewDeadline,
       },
+      cacheSyncTimeoutMs: values.cacheSyncTimeout,
       concurrency: values.concurrency,
       resyncPeriodMs: values.resyncPeriod,
       fieldManager: values.fieldManager,

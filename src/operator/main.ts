@@ -1,18 +1,22 @@
 // The operator's entry point: `node src/operator/main.ts [flags]` (see --help).
-// Owns the process: configuration, exit codes and signals. Exit codes: 0 after a clean stop or
-// --help, 1 when start-up fails or leadership is lost, 2 on invalid configuration.
+// Owns the process: configuration, exit codes and signals. Exit codes (EXIT_CODES): 0 after a clean
+// stop or --help, 1 when start-up fails or leadership is lost, 2 on invalid configuration, 3 when a
+// watch has not listed its objects within --cache-sync-timeout.
 import { hostname } from 'node:os';
 import { loadConfigOrExit } from '../common/config-error.ts';
 import { loadConfig } from './config.ts';
 import { loadKubeConfig } from './kube/client.ts';
 import { createLogger, type Logger } from './runtime/logging.ts';
-import { startOperator, StartupError, type RunningOperator } from './operator.ts';
+import { EXIT_CODES, startOperator, StartupError, type RunningOperator } from './operator.ts';
 
 /** A stop that hangs (an API call that never returns) must not keep a terminating pod alive. */
 const SHUTDOWN_TIMEOUT_MS = 10_000;
 
 async function main(): Promise<void> {
-  const result = loadConfigOrExit(() => loadConfig({ argv: process.argv.slice(2), env: process.env, hostname: hostname(), pid: process.pid }), 2);
+  const result = loadConfigOrExit(
+    () => loadConfig({ argv: process.argv.slice(2), env: process.env, hostname: hostname(), pid: process.pid }),
+    EXIT_CODES.invalidConfig,
+  );
   if (result.kind === 'help') {
     process.stdout.write(result.text);
     return;
@@ -42,7 +46,7 @@ async function main(): Promise<void> {
     // A StartupError's message is the whole story (what to install); anything else keeps its stack.
     if (error instanceof StartupError) logger.fatal(error.message);
     else logger.fatal({ err: error }, 'Failed to start');
-    process.exit(1);
+    process.exit(EXIT_CODES.startupFailed);
   }
 
   let signalled = false;
@@ -67,6 +71,11 @@ async function main(): Promise<void> {
   process.on('SIGINT', onSignal);
 
   const code = await operator.ended;
+  if (code === EXIT_CODES.cacheSyncTimeout) {
+    // Already stopped (the Lease released): a restart tries the lists again, with backoff.
+    logger.error({ code }, 'Exited: caches did not sync');
+    process.exit(code);
+  }
   // Leadership lost: exit without a graceful stop (nothing may run alongside the new leader).
   if (code !== 0) {
     logger.error({ code }, 'Exited after losing leadership');

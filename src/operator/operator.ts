@@ -7,7 +7,7 @@ import { smsExperimentSchema, type SmsExperiment } from '../crd/schema.ts';
 import { createApplier } from './apply/applier.ts';
 import type { OperatorConfig } from './config.ts';
 import { experimentKey, keysOfExperiment, keysOfOwner, ownedResourceTypes, SMS_EXPERIMENT } from './controller/experiment.ts';
-import { describeMissingCrds, findMissingCrds } from './controller/preflight.ts';
+import { describeMissingCrds, describeUnservedApis, findMissingCrds, findUnservedApis, usedResourceTypes } from './controller/preflight.ts';
 import { createReconciler } from './controller/reconciler.ts';
 import { createKubeClient, type KubeClient } from './kube/client.ts';
 import { withRequestCounting } from './kube/counting-client.ts';
@@ -28,6 +28,12 @@ import { WorkQueue } from './runtime/work-queue.ts';
 /** The `reportingController` of the operator's Events. */
 export const REPORTING_CONTROLLER = 'experiments.sms-app.io/sms-experiment-operator';
 
+/**
+ * Exit codes of the process (main.ts exits with them): 1 start-up failed or leadership lost, 2 invalid
+ * configuration, 3 a watch had not listed its objects within --cache-sync-timeout.
+ */
+export const EXIT_CODES = { startupFailed: 1, leadershipLost: 1, invalidConfig: 2, cacheSyncTimeout: 3 } as const;
+
 /** Start-up failed for a reason a person must fix (missing CRDs, unreachable API server). */
 export class StartupError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -40,8 +46,9 @@ export interface RunningOperator {
   /** Where /metrics, /healthz and /readyz are served. */
   readonly address: AddressInfo;
   /**
-   * Resolves with an exit code when the operator ends by itself: leadership lost (1). The process
-   * should exit at once, without stop(): another replica already leads.
+   * Resolves with an exit code when the operator ends by itself. Leadership lost (1): the process
+   * should exit at once, without stop(), since another replica may already lead. Cache sync timeout
+   * (3): the operator has already stopped (and released the Lease); the process should exit.
    */
   readonly ended: Promise<number>;
   /** Graceful shutdown: running reconciles finish, the Lease is released, watches and server close. */
@@ -64,6 +71,7 @@ export async function startOperator({ config, logger, kubeConfig, clock = system
   const client: KubeClient = withRequestCounting(createKubeClient(kubeConfig), (verb, resource, code) => metrics.countApiRequest(verb, resource, code));
 
   const monitoring = await checkCrds(client, config, logger);
+  await checkServedApis(client, config, monitoring);
   const ownedTypes = ownedResourceTypes({ monitoring });
 
   // Keys arriving before the workers run are dropped: starting workers enqueues every experiment.
@@ -136,10 +144,16 @@ export async function startOperator({ config, logger, kubeConfig, clock = system
   );
   const allInformers = new InformerSet<unknown>([...experiments.informers, ...owned.informers, ...pods.informers]);
 
+  let syncTimedOut = false;
+  const syncBound = formatDuration(config.cacheSyncTimeoutMs);
   const server = createHealthServer({
     registry: metrics.registry,
     logger,
-    readiness: () => ({ ready: allInformers.hasSynced(), waitingFor: allInformers.unsynced() }),
+    readiness: () => ({
+      ready: allInformers.hasSynced(),
+      ...(syncTimedOut ? { problem: `caches did not sync within ${syncBound} (--cache-sync-timeout)` } : {}),
+      waitingFor: allInformers.unsynced(),
+    }),
   });
   const address = await server.listen(config.metrics.port, config.metrics.bindAddress);
   logger.info({ address: address.address, port: address.port }, 'Serving metrics and probes');
@@ -191,6 +205,7 @@ export async function startOperator({ config, logger, kubeConfig, clock = system
 
   let stopping = false;
   let stopResync: CancelTimer = () => undefined;
+  let cancelSyncTimeout: CancelTimer = () => undefined;
   let resolveEnded: (code: number) => void = () => undefined;
   const ended = new Promise<number>((resolve) => (resolveEnded = resolve));
 
@@ -230,20 +245,32 @@ export async function startOperator({ config, logger, kubeConfig, clock = system
         renewIntervalMs: leaderElection.renewIntervalMs,
         logger,
         clock,
-        onStartedLeading: () => void startWorkers(),
+        renewDeadlineMs: leaderElection.renewDeadlineMs,
+        onStartedLeading: () => {
+          metrics.setLeading(true);
+          void startWorkers();
+        },
         onStoppedLeading: () => {
-          // Another replica may already reconcile: stop at once, a restart re-joins as a candidate.
+          // Another replica may reconcile soon: take no more work at once; a restart re-joins as a candidate.
           stopping = true;
-          resolveEnded(1);
+          metrics.setLeading(false);
+          stopResync();
+          void queue?.shutdown();
+          resolveEnded(EXIT_CODES.leadershipLost);
         },
       })
     : undefined;
   if (elector) elector.start();
-  else void startWorkers();
+  else {
+    metrics.setLeading(true);
+    void startWorkers();
+  }
 
   let stopped: Promise<void> | undefined;
-  const shutdown = async () => {
+  const shutdown = async (code: number) => {
     stopping = true;
+    cancelSyncTimeout();
+    metrics.setLeading(false);
     stopResync();
     await analysisLoop?.stop();
     await queue?.shutdown();
@@ -252,14 +279,45 @@ export async function startOperator({ config, logger, kubeConfig, clock = system
     await allInformers.stop();
     await server.close();
     logger.info('Stopped operator');
-    resolveEnded(0);
+    resolveEnded(code);
   };
+  const stop = (code = 0) => (stopped ??= shutdown(code));
+
+  // A watch whose list keeps failing (RBAC without list, a kind the server stopped serving) would
+  // otherwise leave the operator waiting forever with nothing but a warn line: after the bound it
+  // says which watch and why, at error level, and ends (controller-runtime's CacheSyncTimeout).
+  cancelSyncTimeout = clock.setTimeout(() => {
+    const unsynced = allInformers.unsyncedWatches();
+    if (unsynced.length === 0 || stopping) return;
+    syncTimedOut = true;
+    logger.error({ cacheSyncTimeout: syncBound, unsynced }, 'Failed to sync caches in time');
+    void stop(EXIT_CODES.cacheSyncTimeout);
+  }, config.cacheSyncTimeoutMs);
 
   return {
     address,
     ended,
-    stop: () => (stopped ??= shutdown()),
+    stop: () => stop(),
   };
+}
+
+/** A duration as the flags write it: "2m", "5s", "1500ms". */
+function formatDuration(ms: number): string {
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1_000 === 0) return `${ms / 1_000}s`;
+  return `${ms}ms`;
+}
+
+/** Fails fast naming each group/version the cluster does not serve and what to install. */
+async function checkServedApis(client: KubeClient, config: OperatorConfig, monitoring: boolean): Promise<void> {
+  let unserved;
+  try {
+    unserved = await findUnservedApis(client, usedResourceTypes({ leaderElection: config.leaderElection.enabled, monitoring }));
+  } catch (error) {
+    throw new StartupError(`Cannot start: API discovery failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  const problem = describeUnservedApis(unserved);
+  if (problem !== undefined) throw new StartupError(problem);
 }
 
 /** Fails fast with the CRD names to install; returns whether monitoring objects are rendered. */

@@ -76,8 +76,12 @@ export class OperatorProcess {
     return this.#exited;
   }
 
-  /** Starts the process and waits until /readyz answers 200 (every watch listed). */
-  async start(): Promise<void> {
+  /**
+   * Starts the process and waits until /readyz answers 200 (every watch listed); with
+   * `waitUntilReady: false`, only until /readyz answers at all (for tests of an operator that
+   * never gets ready).
+   */
+  async start({ waitUntilReady = true }: { waitUntilReady?: boolean } = {}): Promise<void> {
     if (this.alive) throw new Error(`operator ${this.name} is already running`);
     this.#logFile ||= path.join(await logDir(), `${this.name}.log`);
     this.#port = await freePort();
@@ -108,7 +112,7 @@ export class OperatorProcess {
     for (;;) {
       if (!this.alive) throw new Error(`operator ${this.name} exited (${String(await this.#exited)}) while starting; log:\n${await this.tail()}`);
       const response = await fetch(`http://127.0.0.1:${this.#port}/readyz`).catch(() => undefined);
-      if (response?.ok) return;
+      if (response?.ok || (response && !waitUntilReady)) return;
       if (response) lastAnswer = `${response.status} ${await response.text()}`;
       if (Date.now() > deadline) throw new Error(`operator ${this.name} not ready after 30 s (/readyz: ${lastAnswer}); log:\n${await this.tail()}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -128,6 +132,12 @@ export class OperatorProcess {
     const timer = setTimeout(() => this.#child?.kill('SIGKILL'), 15_000);
     await this.kill('SIGTERM');
     clearTimeout(timer);
+  }
+
+  /** The current /readyz answer. */
+  async readyz(): Promise<{ status: number; body: string }> {
+    const response = await fetch(`http://127.0.0.1:${this.#port}/readyz`);
+    return { status: response.status, body: await response.text() };
   }
 
   async metricsText(): Promise<string> {

@@ -43,16 +43,30 @@ export interface ListResult {
   metadata: { resourceVersion?: string | undefined };
 }
 
+/** Per-request options of reads and the Lease writes. */
+export interface RequestOptions {
+  /**
+   * Aborts the request (connect, TLS, headers and body alike): a caller with a deadline of its own,
+   * such as a leader's renewal, passes one shorter than the client's request timeout.
+   */
+  signal?: AbortSignal;
+}
+
 /** The operator's view of the API server. Reads return raw JSON: parse it at the call site. */
 export interface KubeClient {
   /** Resolves undefined when the object does not exist. */
-  get(type: ResourceType, location: ObjectLocation): Promise<unknown>;
-  list(type: ResourceType, namespace: string | undefined, options?: { labelSelector?: string }): Promise<ListResult>;
+  get(type: ResourceType, location: ObjectLocation, options?: RequestOptions): Promise<unknown>;
+  list(type: ResourceType, namespace: string | undefined, options?: { labelSelector?: string } & RequestOptions): Promise<ListResult>;
   apply(type: ResourceType, body: { metadata: ObjectLocation }, options: ApplyOptions): Promise<unknown>;
-  create(type: ResourceType, namespace: string, body: unknown, options?: { fieldManager?: string }): Promise<unknown>;
-  replace(type: ResourceType, location: ObjectLocation, body: unknown, options?: { fieldManager?: string }): Promise<unknown>;
+  create(type: ResourceType, namespace: string, body: unknown, options?: { fieldManager?: string } & RequestOptions): Promise<unknown>;
+  replace(type: ResourceType, location: ObjectLocation, body: unknown, options?: { fieldManager?: string } & RequestOptions): Promise<unknown>;
   /** Resolves false when the object was already gone (404) or had another uid (409). */
   delete(type: ResourceType, location: ObjectLocation, options?: DeleteOptions): Promise<boolean>;
+  /**
+   * Discovery of one group/version ("apps/v1", "v1"): the plural names of the resources it serves,
+   * or undefined when the API server does not serve that group/version at all.
+   */
+  discover(apiVersion: string, options?: RequestOptions): Promise<string[] | undefined>;
 }
 
 const statusCauseSchema = z.looseObject({
@@ -107,7 +121,7 @@ export function createKubeClient(kubeConfig: KubeConfig, options: KubeClientOpti
   async function request(
     method: HttpMethod,
     path: string,
-    init: { query?: Record<string, string | undefined>; body?: unknown; contentType?: string } = {},
+    init: { query?: Record<string, string | undefined>; body?: unknown; contentType?: string; signal?: AbortSignal | undefined } = {},
   ): Promise<{ status: number; body: unknown }> {
     const context = configuration.baseServer.makeRequestContext(path, method);
     context.setHeaderParam('Accept', 'application/json');
@@ -118,7 +132,8 @@ export function createKubeClient(kubeConfig: KubeConfig, options: KubeClientOpti
       context.setHeaderParam('Content-Type', init.contentType ?? 'application/json');
       context.setBody(JSON.stringify(init.body));
     }
-    context.setSignal(AbortSignal.timeout(requestTimeoutMs));
+    const timeout = AbortSignal.timeout(requestTimeoutMs);
+    context.setSignal(init.signal ? AbortSignal.any([timeout, init.signal]) : timeout);
     await kubeConfig.applySecurityAuthentication(context);
     const response = await configuration.httpApi.send(context).toPromise();
     const text = await response.body.text();
@@ -137,9 +152,9 @@ export function createKubeClient(kubeConfig: KubeConfig, options: KubeClientOpti
   }
 
   return {
-    async get(type, location) {
+    async get(type, location, getOptions = {}) {
       try {
-        return (await request(HttpMethod.GET, resourcePath(type, location))).body;
+        return (await request(HttpMethod.GET, resourcePath(type, location), { signal: getOptions.signal })).body;
       } catch (error) {
         if (isApiError(error, 404)) return undefined;
         throw error;
@@ -149,6 +164,7 @@ export function createKubeClient(kubeConfig: KubeConfig, options: KubeClientOpti
     async list(type, namespace, listOptions = {}) {
       const { body } = await request(HttpMethod.GET, resourcePath(type, { namespace }), {
         query: { labelSelector: listOptions.labelSelector },
+        signal: listOptions.signal,
       });
       return listResultSchema.parse(body);
     },
@@ -168,6 +184,7 @@ export function createKubeClient(kubeConfig: KubeConfig, options: KubeClientOpti
       const response = await request(HttpMethod.POST, resourcePath(type, { namespace }), {
         query: { fieldManager: createOptions.fieldManager },
         body,
+        signal: createOptions.signal,
       });
       return response.body;
     },
@@ -176,6 +193,7 @@ export function createKubeClient(kubeConfig: KubeConfig, options: KubeClientOpti
       const response = await request(HttpMethod.PUT, resourcePath(type, location), {
         query: { fieldManager: replaceOptions.fieldManager },
         body,
+        signal: replaceOptions.signal,
       });
       return response.body;
     },
@@ -196,8 +214,23 @@ export function createKubeClient(kubeConfig: KubeConfig, options: KubeClientOpti
         throw error;
       }
     },
+
+    async discover(apiVersion, discoverOptions = {}) {
+      const path = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+      try {
+        const { body } = await request(HttpMethod.GET, path, { signal: discoverOptions.signal });
+        return apiResourceListSchema.parse(body).resources.map((resource) => resource.name);
+      } catch (error) {
+        if (isApiError(error, 404)) return undefined;
+        throw error;
+      }
+    },
   };
 }
+
+const apiResourceListSchema = z.looseObject({
+  resources: z.array(z.looseObject({ name: z.string() })).nullable().transform((resources) => resources ?? []),
+});
 
 const listResultSchema = z.looseObject({
   items: z.array(z.unknown()).nullable().transform((items) => items ?? []),

@@ -23,11 +23,21 @@ export function withRequestCounting(client: KubeClient, count: CountRequest): Ku
     }
   };
   return {
-    get: (type, location) => counted('get', type, () => client.get(type, location)),
+    get: (type, location, options) => counted('get', type, () => client.get(type, location, options)),
     list: (type, namespace, options) => counted('list', type, () => client.list(type, namespace, options)),
     apply: (type, body, options) => counted(options.subresource === 'status' ? 'apply-status' : 'apply', type, () => client.apply(type, body, options)),
     create: (type, namespace, body, options) => counted('create', type, () => client.create(type, namespace, body, options), 201),
     replace: (type, location, body, options) => counted('replace', type, () => client.replace(type, location, body, options)),
     delete: (type, location, options) => counted('delete', type, () => client.delete(type, location, options)),
+    discover: async (apiVersion, options) => {
+      try {
+        const resources = await client.discover(apiVersion, options);
+        count('discover', apiVersion, resources === undefined ? 404 : 200);
+        return resources;
+      } catch (error) {
+        count('discover', apiVersion, statusOf(error));
+        throw error;
+      }
+    },
   };
 }

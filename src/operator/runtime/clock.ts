@@ -1,16 +1,25 @@
 // Time as a dependency: every module that waits or timestamps takes a Clock, so unit tests drive time
 // by hand instead of sleeping.
+//
+// Two readings: `now()` is wall time, for timestamps written into objects (a Lease's renewTime, an
+// Event's eventTime); `monotonic()` only ever moves forward at the rate of real time, for every
+// duration a decision rests on (lease expiry, renew deadlines). NTP or a person stepping the wall
+// clock changes the first, never the second.
 
 /** Cancels a scheduled callback; calling it after the callback ran is harmless. */
 export type CancelTimer = () => void;
 
 export interface Clock {
+  /** Wall time, epoch milliseconds: for timestamps only. */
   now(): number;
+  /** Milliseconds since an arbitrary origin, never stepped: for measuring durations. */
+  monotonic(): number;
   setTimeout(callback: () => void, delayMs: number): CancelTimer;
 }
 
 export const systemClock: Clock = {
   now: () => Date.now(),
+  monotonic: () => performance.now(),
   setTimeout(callback, delayMs) {
     const handle = setTimeout(callback, delayMs);
     return () => clearTimeout(handle);

@@ -83,7 +83,8 @@ export function createEventRecorder({
 
     const now = clock.now();
     const dedupeKey = [subject.uid, type, details.reason, details.message].join('\u0000');
-    if (isRepeat(dedupeKey, now)) return;
+    // The repeat window is a duration: elapsed time, not the wall clock (which can be stepped).
+    if (isRepeat(dedupeKey, clock.monotonic())) return;
 
     // Unique per process and time, like client-go's "<name>.<unix nanos in hex>".
     const suffix = (BigInt(now) * 1_000_000n + BigInt(sequence++ % 1_000_000)).toString(16);

@@ -7,7 +7,9 @@ import type { Logger } from './logging.ts';
 
 export interface Readiness {
   ready: boolean;
-  /** What readiness still waits for, e.g. watches without their first sync. */
+  /** What went wrong beyond waiting, e.g. the cache sync timeout having passed. */
+  problem?: string;
+  /** What readiness still waits for, e.g. watches without their first sync (and their last error). */
   waitingFor?: readonly string[];
 }
 
@@ -44,8 +46,9 @@ export function createHealthRoutes({ registry, readiness, liveness }: HealthRout
     }
     const state = readiness();
     if (state.ready) return { status: 200, contentType: TEXT, body: 'ok\n' };
-    const waiting = state.waitingFor?.length ? `: waiting for ${state.waitingFor.join(', ')}` : '';
-    return { status: 503, contentType: TEXT, body: `not ready${waiting}\n` };
+    const problem = state.problem ? `: ${state.problem}` : '';
+    const waiting = state.waitingFor?.length ? `: waiting for ${state.waitingFor.join('; ')}` : '';
+    return { status: 503, contentType: TEXT, body: `not ready${problem}${waiting}\n` };
   };
 }
 

@@ -5,7 +5,7 @@
 import { makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
 import type { z } from 'zod';
 import { backoffDelay, systemClock, type BackoffPolicy, type CancelTimer, type Clock } from './clock.ts';
-import type { KubeClient } from '../kube/client.ts';
+import { apiStatusOf, isApiError, type KubeClient } from '../kube/client.ts';
 import type { Logger } from './logging.ts';
 import { liveMetadataSchema, type LiveObject } from '../kube/objects.ts';
 import { resourcePath, typeKey, type ResourceType, type TypeRef } from '../kube/resources.ts';
@@ -83,6 +83,7 @@ export class ResourceInformer<T> {
   #synced = false;
   #stopped = true;
   #failures = 0;
+  #lastError: string | undefined;
   #failedDuringStart = false;
   #cancelRestart: CancelTimer | undefined;
 
@@ -118,6 +119,11 @@ export class ResourceInformer<T> {
   /** Describes the watch, e.g. "Deployment in team-a", for readiness messages. */
   describe(): string {
     return `${this.type.kind} in ${this.namespace ?? 'all namespaces'}`;
+  }
+
+  /** The last list or watch failure, e.g. "HTTP 403: … is forbidden: …"; undefined after success. */
+  lastError(): string | undefined {
+    return this.#lastError;
   }
 
   /** Cluster-scoped objects live under the namespace ''. */
@@ -180,6 +186,7 @@ export class ResourceInformer<T> {
       this.#synced = true;
       this.#logger.debug('Synced cache');
     }
+    this.#lastError = undefined;
     if (this.#failures > 0) {
       this.#logger.info({ failures: this.#failures }, 'Resumed watch');
       this.#failures = 0;
@@ -190,6 +197,7 @@ export class ResourceInformer<T> {
   #onError(error: unknown): void {
     if (this.#stopped) return;
     this.#failedDuringStart = true;
+    this.#lastError = describeWatchError(error);
     if (this.#cancelRestart) return;
     this.#failures++;
     const retryInMs = backoffDelay(this.#failures, this.#backoff);
@@ -236,6 +244,26 @@ export class ResourceInformer<T> {
   }
 }
 
+/** One line for readiness messages: the status code when there is one, then the server's message. */
+export function describeWatchError(error: unknown): string {
+  if (isApiError(error)) {
+    // ApiException's own message spans lines (code, message, body, headers): keep the server's words.
+    const message = apiStatusOf(error)?.message ?? /^Message: (.*)$/m.exec(error.message)?.[1] ?? error.message;
+    return `HTTP ${error.code}: ${message}`;
+  }
+  // client-node's Watch reports a refused watch as an Error whose message is the status text.
+  const statusCode = (error as { statusCode?: unknown } | null)?.statusCode;
+  const message = error instanceof Error ? error.message : String(error);
+  return typeof statusCode === 'number' ? `HTTP ${statusCode}: ${message}` : message;
+}
+
+/** A watch without its first list, as /readyz and the sync-timeout log line name it. */
+export interface UnsyncedWatch {
+  kind: string;
+  namespace: string;
+  lastError: string | undefined;
+}
+
 /** The informers of several kinds and namespaces, read as one cache. */
 export class InformerSet<T> {
   readonly #byType = new Map<string, Array<ResourceInformer<T>>>();
@@ -277,9 +305,17 @@ export class InformerSet<T> {
     return this.informers.every((informer) => informer.hasSynced());
   }
 
-  /** The watches still waiting for their first list, for /readyz. */
+  /** The watches still waiting for their first list, with their last error, for /readyz. */
   unsynced(): string[] {
-    return this.informers.filter((informer) => !informer.hasSynced()).map((informer) => informer.describe());
+    return this.unsyncedWatches().map(({ kind, namespace, lastError }) =>
+      `${kind} in ${namespace}${lastError === undefined ? '' : ` (last error: ${lastError})`}`,
+    );
+  }
+
+  unsyncedWatches(): UnsyncedWatch[] {
+    return this.informers
+      .filter((informer) => !informer.hasSynced())
+      .map((informer) => ({ kind: informer.type.kind, namespace: informer.namespace ?? 'all namespaces', lastError: informer.lastError() }));
   }
 }
 

@@ -15,6 +15,8 @@ export interface OperatorMetrics {
   trackQueueDepth(read: () => number): void;
   /** Counts one request of the operator's API client (writes and reads; watches are counted by informers). */
   countApiRequest(verb: string, resource: string, code: number): void;
+  /** 1 while this replica may reconcile (it holds the Lease, or runs without leader election). */
+  setLeading(leading: boolean): void;
   /** Counts one condition transition written to an experiment's status (Degraded=True RolloutStalled, …). */
   countConditionTransition(condition: string, status: string, reason: string): void;
   /** The latest judgement of one signal of an experiment: its anytime-valid p-value and its ratio (-1: undefined). */
@@ -64,6 +66,13 @@ export function createMetrics({ now = Date.now, processMetrics = true, prefix = 
     labelNames: ['verb', 'resource', 'code'] as const,
     registers: [registry],
   });
+
+  const leading = new Gauge({
+    name: `${prefix}leader`,
+    help: '1 while this replica leads (holds the Lease, or runs without leader election) and may reconcile, else 0',
+    registers: [registry],
+  });
+  leading.set(0);
 
   const transitions = new Counter({
     name: `${prefix}condition_transitions_total`,
@@ -130,6 +139,9 @@ export function createMetrics({ now = Date.now, processMetrics = true, prefix = 
     },
     countApiRequest(verb, resource, code) {
       apiRequests.inc({ verb, resource, code: String(code) });
+    },
+    setLeading(isLeading) {
+      leading.set(isLeading ? 1 : 0);
     },
     countConditionTransition(condition, status, reason) {
       transitions.inc({ condition, status, reason });

@@ -87,7 +87,7 @@ export class WorkQueue {
       this.add(key);
       return;
     }
-    const dueAt = this.#clock.now() + delayMs;
+    const dueAt = this.#clock.monotonic() + delayMs;
     const existing = this.#delayed.get(key);
     if (existing && existing.dueAt <= dueAt) return;
     existing?.cancel();

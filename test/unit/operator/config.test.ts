@@ -30,7 +30,9 @@ describe('config', () => {
         identity: 'node-1_42',
         leaseDurationMs: 15_000,
         renewIntervalMs: 2_000,
+        renewDeadlineMs: 10_000,
       },
+      cacheSyncTimeoutMs: 120_000,
       concurrency: 4,
       resyncPeriodMs: 300_000,
       fieldManager: 'sms-experiment-operator',
@@ -60,6 +62,10 @@ describe('config', () => {
       '20s',
       '--lease-renew-interval',
       '500ms',
+      '--lease-renew-deadline',
+      '12s',
+      '--cache-sync-timeout',
+      '30s',
       '--concurrency',
       '16',
       '--resync-period',
@@ -85,7 +91,9 @@ describe('config', () => {
         identity: 'replica-a',
         leaseDurationMs: 20_000,
         renewIntervalMs: 500,
+        renewDeadlineMs: 12_000,
       },
+      cacheSyncTimeoutMs: 30_000,
       concurrency: 16,
       resyncPeriodMs: 5_400_000,
       fieldManager: 'smsx',
@@ -151,6 +159,22 @@ describe('config', () => {
     const [problem] = problemsOf(['--lease-duration', '3s', '--lease-renew-interval', '2s']);
     assert.match(problem ?? '', /^--lease-duration: must be at least twice the renew interval/);
     assert.match(problemsOf(['--lease-renew-interval', '0'])[0] ?? '', /^--lease-renew-interval: must be above 0/);
+    for (const deadline of ['15s', '20s', '2s', '1s']) {
+      assert.match(
+        problemsOf(['--lease-duration', '15s', '--lease-renew-interval', '2s', '--lease-renew-deadline', deadline])[0] ?? '',
+        /^--lease-renew-deadline: must be above the renew interval and below the lease duration/,
+        deadline,
+      );
+    }
+    assert.match(problemsOf([], { SMSX_LEASE_RENEW_DEADLINE: '1m' })[0] ?? '', /^SMSX_LEASE_RENEW_DEADLINE \(environment\): must be above/);
+  });
+
+  it('derives the renew deadline from the lease duration unless given, and bounds the cache sync timeout', () => {
+    assert.equal(load(['--lease-duration', '3s', '--lease-renew-interval', '500ms']).leaderElection.renewDeadlineMs, 2_000);
+    assert.equal(load(['--lease-duration', '3s', '--lease-renew-interval', '500ms', '--lease-renew-deadline', '2500ms']).leaderElection.renewDeadlineMs, 2_500);
+    assert.equal(load([], { SMSX_CACHE_SYNC_TIMEOUT: '5s' }).cacheSyncTimeoutMs, 5_000);
+    assert.match(problemsOf(['--cache-sync-timeout', '0'])[0] ?? '', /^--cache-sync-timeout: must be above 0/);
+    assert.match(problemsOf(['--cache-sync-timeout', 'soon'])[0] ?? '', /^--cache-sync-timeout: the cache sync timeout "soon" is not a duration/);
   });
 
   it('takes only an http(s) URL for Prometheus, and an analysis interval of at least 1s', () => {
@@ -170,7 +194,7 @@ describe('config', () => {
       assert.equal(result.kind, 'help');
     }
     const text = helpText();
-    for (const flag of ['--namespaces', '--metrics-port', '--log-level', '--leader-elect', '--concurrency', '--resync-period', '--field-manager', '--skip-monitoring', '--kubeconfig']) {
+    for (const flag of ['--namespaces', '--metrics-port', '--log-level', '--leader-elect', '--concurrency', '--resync-period', '--field-manager', '--skip-monitoring', '--kubeconfig', '--lease-renew-deadline', '--cache-sync-timeout']) {
       assert.ok(text.includes(flag), `help mentions ${flag}`);
     }
     assert.ok(text.includes('SMSX_CONCURRENCY'));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { apiStatusOf, createKubeClient, isApiError, type KubeClient } from '../../../../src/operator/kube/client.ts';
 import { SMS_EXPERIMENT } from '../../../../src/operator/controller/experiment.ts';
@@ -138,5 +138,52 @@ describe('kube-client', () => {
       currentContext: 'gone',
     });
     await assert.rejects(createKubeClient(kubeConfig).get(LEASE, { namespace: 'a', name: 'b' }));
+  });
+
+  it('discovers the resources of a group/version, and undefined when it is not served', async () => {
+    reply = (request) =>
+      request.url === '/apis/apps/v1'
+        ? { status: 200, body: { kind: 'APIResourceList', groupVersion: 'apps/v1', resources: [{ name: 'deployments' }, { name: 'deployments/status' }] } }
+        : { status: 404, body: '404 page not found' };
+    assert.deepEqual(await client.discover('apps/v1'), ['deployments', 'deployments/status']);
+    assert.equal(await client.discover('networking.istio.io/v1'), undefined);
+    assert.deepEqual(seen.map((request) => request.url), ['/apis/apps/v1', '/apis/networking.istio.io/v1']);
+  });
+
+  it('aborts a request the server never answers when the caller\'s signal fires, well before its own timeout', async () => {
+    // Accepts connections and reads the request, never answers: a hung API server.
+    const sockets: Socket[] = [];
+    const closed: Promise<void>[] = [];
+    const silent = createTcpServer((socket) => {
+      sockets.push(socket);
+      closed.push(new Promise((resolve) => socket.once('close', () => resolve())));
+      socket.resume();
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromOptions({
+      clusters: [{ name: 'silent', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
+      users: [{ name: 'u' }],
+      contexts: [{ name: 'silent', cluster: 'silent', user: 'u' }],
+      currentContext: 'silent',
+    });
+    try {
+      const hanging = createKubeClient(kubeConfig, { requestTimeoutMs: 60_000 });
+      const reason = new Error('renew deadline passed');
+      const controller = new AbortController();
+      const request = hanging.replace(LEASE, { namespace: 'a', name: 'b' }, { metadata: { name: 'b' } }, { signal: controller.signal });
+      // Wait until the request reached the server, so the abort cuts a request in flight.
+      while (sockets.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      controller.abort(reason);
+      await assert.rejects(request, (error: unknown) => error === reason);
+      await Promise.race([
+        Promise.all(closed),
+        new Promise((_resolve, reject) => setTimeout(() => reject(new Error('the aborted request left its connection open')), 5_000)),
+      ]);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 });

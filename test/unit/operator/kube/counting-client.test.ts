@@ -15,6 +15,7 @@ describe('withRequestCounting', () => {
     create: () => Promise.resolve({}),
     replace: () => Promise.resolve({}),
     delete: () => Promise.resolve(true),
+    discover: (apiVersion) => Promise.resolve(apiVersion === 'v1' ? ['services'] : undefined),
   };
 
   it('counts each request by verb, resource and status code, failures included', async () => {
@@ -25,6 +26,16 @@ describe('withRequestCounting', () => {
     await client.create(services, 'n', {});
     await assert.rejects(client.apply(services, { metadata: { namespace: 'n', name: 'x' } }, { fieldManager: 'm', force: false }));
     await assert.rejects(client.apply(services, { metadata: { namespace: 'n', name: 'x' } }, { fieldManager: 'm', force: true, subresource: 'status' }));
-    assert.deepEqual(seen, ['get services 200', 'get services 404', 'create services 201', 'apply services 409', 'apply-status services 409']);
+    await client.discover('v1');
+    await client.discover('example.com/v9');
+    assert.deepEqual(seen, [
+      'get services 200',
+      'get services 404',
+      'create services 201',
+      'apply services 409',
+      'apply-status services 409',
+      'discover v1 200',
+      'discover example.com/v9 404',
+    ]);
   });
 });

@@ -12,7 +12,16 @@ describe('health server', () => {
     readiness = { ready: false, waitingFor: ['SmsExperiment in all namespaces', 'Deployment in all namespaces'] };
     const response = await route('GET', '/readyz');
     assert.equal(response.status, 503);
-    assert.equal(response.body, 'not ready: waiting for SmsExperiment in all namespaces, Deployment in all namespaces\n');
+    assert.equal(response.body, 'not ready: waiting for SmsExperiment in all namespaces; Deployment in all namespaces\n');
+    readiness = {
+      ready: false,
+      problem: 'caches did not sync within 2m0s',
+      waitingFor: ['ServiceMonitor in team-a (last error: HTTP 403: servicemonitors is forbidden)'],
+    };
+    assert.equal(
+      (await route('GET', '/readyz')).body,
+      'not ready: caches did not sync within 2m0s: waiting for ServiceMonitor in team-a (last error: HTTP 403: servicemonitors is forbidden)\n',
+    );
     readiness = { ready: true };
     assert.deepEqual(await route('GET', '/readyz?verbose'), { status: 200, contentType: 'text/plain; charset=utf-8', body: 'ok\n' });
   });

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import type { Informer, KubernetesObject, ObjectCache } from '@kubernetes/client-node';
+import { KubeConfig, ListWatch, Watch, type Informer, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { smsExperimentSchema, type SmsExperiment } from '../../../../src/crd/schema.ts';
 import {
+  describeWatchError,
   InformerSet,
   ResourceInformer,
   startPeriodicResync,
@@ -12,6 +13,7 @@ import {
 import { liveObjectSchema, type LiveObject } from '../../../../src/operator/kube/objects.ts';
 import { keysOfExperiment, keysOfOwner, SMS_EXPERIMENT } from '../../../../src/operator/controller/experiment.ts';
 import { DEPLOYMENT, NAMESPACE } from '../../../../src/operator/kube/resources.ts';
+import { ApiException } from '@kubernetes/client-node';
 import { FakeKubeClient } from '../support/fake-kube.ts';
 import { flushPromises, ManualClock } from '../support/manual-clock.ts';
 
@@ -73,6 +75,29 @@ class FakeListWatch implements Informer<KubernetesObject>, ObjectCache<Kubernete
   }
 }
 
+
+type WatchCallback = (phase: string, object: unknown, watchObject?: unknown) => void;
+type DoneCallback = (error: unknown) => void;
+
+/** client-node's Watch with the HTTP stream replaced by the test: it sends events and ends watches. */
+class ScriptedWatch extends Watch {
+  readonly opened: Array<{ resourceVersion: string; send: WatchCallback; end: DoneCallback }> = [];
+
+  constructor() {
+    super(new KubeConfig());
+  }
+
+  override watch(_path: string, queryParams: Record<string, unknown>, callback: WatchCallback, done: DoneCallback): Promise<AbortController> {
+    this.opened.push({ resourceVersion: String(queryParams.resourceVersion), send: callback, end: done });
+    return Promise.resolve(new AbortController());
+  }
+
+  get current() {
+    const last = this.opened.at(-1);
+    assert.ok(last, 'a watch is open');
+    return last;
+  }
+}
 
 function ownedDeployment(name: string, experiment: string, resourceVersion = '1'): KubernetesObject {
   return {
@@ -272,6 +297,68 @@ describe('informers', () => {
       clock.advance(200);
       await flushPromises();
       assert.equal(informer.hasSynced(), true, 'synced by the first list that succeeded');
+    });
+
+    it('names the last list error while not synced, and forgets it once the list succeeds', async () => {
+      const { client, clock, informer } = setup({ schema: liveObjectSchema, keysOf: keysOfOwner }, ['list', 'list']);
+      const forbidden = 'deployments.apps is forbidden: User "system:serviceaccount:x:y" cannot list resource "deployments"';
+      const status = { kind: 'Status', status: 'Failure', message: forbidden, reason: 'Forbidden', code: 403 };
+      client.failWith = (call) => (call.verb === 'list' ? new ApiException<unknown>(403, `GET /apis/apps/v1/namespaces/ns/deployments failed: ${forbidden}`, status, {}) : undefined);
+      informer.start();
+      await flushPromises();
+      assert.equal(informer.hasSynced(), false);
+      assert.equal(informer.lastError(), `HTTP 403: ${forbidden}`);
+      const set = new InformerSet([informer]);
+      assert.deepEqual(set.unsyncedWatches(), [{ kind: 'Deployment', namespace: 'ns', lastError: informer.lastError() }]);
+      assert.deepEqual(set.unsynced(), [`Deployment in ns (last error: ${informer.lastError()})`]);
+      client.failWith = () => undefined;
+      clock.advance(100);
+      await flushPromises();
+      assert.equal(informer.hasSynced(), true);
+      assert.equal(informer.lastError(), undefined);
+      assert.deepEqual(set.unsynced(), []);
+    });
+
+    it('with client-node\'s ListWatch, deletes (and enqueues the owner of) an object a relist no longer returns', async () => {
+      const scripted = new ScriptedWatch();
+      const { client, clock, informer, enqueued } = setup({
+        schema: liveObjectSchema,
+        keysOf: keysOfOwner,
+        makeInformer: (path, list, labelSelector) => new ListWatch(path, scripted, list, false, labelSelector),
+      });
+      client.objects.set('deployments/ns/one', ownedDeployment('one', 'exp-a'));
+      client.objects.set('deployments/ns/two', ownedDeployment('two', 'exp-b'));
+      informer.start();
+      await flushPromises();
+      assert.equal(informer.hasSynced(), true);
+      assert.equal(scripted.opened.length, 1);
+      enqueued.length = 0;
+
+      // The watch breaks (connection reset); while it is down, "two" is deleted.
+      client.objects.delete('deployments/ns/two');
+      scripted.current.end(new Error('read ECONNRESET'));
+      clock.advance(100);
+      await flushPromises();
+      assert.equal(scripted.opened.length, 2, 'the restarted watch resumes');
+      // The API server no longer has history that old: 410 Gone makes the ListWatch list again.
+      scripted.current.end(Object.assign(new Error('Gone'), { statusCode: 410 }));
+      await flushPromises();
+      assert.equal(client.callsOf('list').length, 2, 'relisted');
+      assert.equal(informer.get('ns', 'two'), undefined, 'dropped from the cache');
+      assert.ok(informer.get('ns', 'one'));
+      assert.ok(enqueued.includes('ns/exp-b'), `the owner of the vanished object is enqueued (${enqueued.join(', ')})`);
+      assert.equal(scripted.current.resourceVersion, '1', 'watches on from the new list');
+      // A delete the resumed watch replays reaches the owner the same way.
+      scripted.current.send('DELETED', ownedDeployment('one', 'exp-a', '2'));
+      assert.equal(informer.get('ns', 'one'), undefined);
+      assert.equal(enqueued.at(-1), 'ns/exp-a');
+      await informer.stop();
+    });
+
+    it('describes watch errors by status code and the server message', () => {
+      assert.equal(describeWatchError(Object.assign(new Error('Forbidden'), { statusCode: 403 })), 'HTTP 403: Forbidden');
+      assert.equal(describeWatchError(new ApiException<unknown>(404, 'GET /x failed: HTTP 404', '404 page not found', {})), 'HTTP 404: GET /x failed: HTTP 404');
+      assert.equal(describeWatchError(new Error('connect ECONNREFUSED 127.0.0.1:6443')), 'connect ECONNREFUSED 127.0.0.1:6443');
     });
 
     it('stops: cancels a pending restart and ignores later errors', async () => {

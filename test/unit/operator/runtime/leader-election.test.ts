@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
+import type { KubeClient } from '../../../../src/operator/kube/client.ts';
 import { judgeLease, LeaderElector, nextLeaseSpec } from '../../../../src/operator/runtime/leader-election.ts';
-import { apiError, FakeKubeClient } from '../support/fake-kube.ts';
+import { apiError, FakeKubeClient, type Call } from '../support/fake-kube.ts';
 import { flushPromises, ManualClock } from '../support/manual-clock.ts';
 
 const LEASE_KEY = FakeKubeClient.key('leases', 'ops', 'smsx');
@@ -55,7 +56,7 @@ describe('leader election', () => {
   });
 
   describe('LeaderElector', () => {
-    function candidate(client: FakeKubeClient, clock: ManualClock, identity: string) {
+    function candidate(client: KubeClient, clock: ManualClock, identity: string) {
       const events: string[] = [];
       const elector = new LeaderElector({
         client,
@@ -75,6 +76,37 @@ describe('leader election', () => {
     async function step(clock: ManualClock, ms: number): Promise<void> {
       clock.advance(ms);
       await flushPromises();
+    }
+
+    /**
+     * One replica's view of the shared API server, with a switch that makes every request of this
+     * replica hang (a proxy that accepts and never forwards) until the caller aborts it.
+     */
+    function cutOff(shared: FakeKubeClient) {
+      const state = { hanging: false, aborted: 0, pending: 0 };
+      const hang = (signal: AbortSignal | undefined) =>
+        new Promise<never>((_resolve, reject) => {
+          state.pending++;
+          signal?.addEventListener(
+            'abort',
+            () => {
+              state.pending--;
+              state.aborted++;
+              reject(new Error('aborted'));
+            },
+            { once: true },
+          );
+        });
+      const client: KubeClient = {
+        get: (type, location, options) => (state.hanging ? hang(options?.signal) : shared.get(type, location, options)),
+        list: (type, namespace, options) => shared.list(type, namespace, options),
+        apply: (type, body, options) => shared.apply(type, body, options),
+        create: (type, namespace, body, options) => (state.hanging ? hang(options?.signal) : shared.create(type, namespace, body, options)),
+        replace: (type, location, body, options) => (state.hanging ? hang(options?.signal) : shared.replace(type, location, body, options)),
+        delete: (type, location, options) => shared.delete(type, location, options),
+        discover: (apiVersion) => shared.discover(apiVersion),
+      };
+      return { client, state };
     }
 
     function holder(client: FakeKubeClient): unknown {
@@ -184,6 +216,112 @@ describe('leader election', () => {
       assert.equal(a.elector.isLeader(), false);
       assert.deepEqual(a.events, []);
       await a.elector.stop();
+    });
+
+    it('aborts a renewal that hangs at the renew deadline and steps down before the lease can expire for others', async () => {
+      const shared = new FakeKubeClient();
+      const clock = new ManualClock(0);
+      const cutA = cutOff(shared);
+      const a = candidate(cutA.client, clock, 'a');
+      const b = candidate(shared, clock, 'b');
+      a.elector.start();
+      await step(clock, 0);
+      b.elector.start();
+      for (let i = 0; i < 3; i++) await step(clock, 2_000);
+      assert.equal(a.elector.isLeader(), true);
+
+      // a's last successful renewal started at 6 000 ms; from the next one on, nothing answers it.
+      const lastRenewStart = 6_000;
+      cutA.state.hanging = true;
+      let aStoppedAt: number | undefined;
+      let bStartedAt: number | undefined;
+      while (bStartedAt === undefined && clock.monotonic() < 60_000) {
+        await step(clock, 100);
+        assert.ok(!(a.elector.isLeader() && b.elector.isLeader()), `both lead at ${clock.monotonic()} ms`);
+        if (aStoppedAt === undefined && !a.elector.isLeader()) aStoppedAt = clock.monotonic();
+        if (b.elector.isLeader()) bStartedAt = clock.monotonic();
+      }
+      assert.equal(aStoppedAt, lastRenewStart + 10_000, 'a steps down exactly at its renew deadline');
+      assert.deepEqual(a.events, ['started', 'stopped']);
+      assert.ok(cutA.state.aborted >= 1, 'the hung renewal was aborted');
+      assert.ok(bStartedAt !== undefined && bStartedAt >= lastRenewStart + 15_000, `b took over at ${bStartedAt} ms`);
+      assert.equal(holder(shared), 'b');
+      // Every attempt of a that hung was cut off at its bound: none is left pending across ticks.
+      assert.ok(cutA.state.pending <= 1, `${cutA.state.pending} requests of a still pending`);
+      a.elector.stop().catch(() => undefined);
+      await step(clock, 10_000);
+      await b.elector.stop();
+    });
+
+    it('bounds a candidate attempt that hangs by the renew deadline, then retries', async () => {
+      const client = new FakeKubeClient();
+      const clock = new ManualClock(0);
+      client.hangWhen = (call) => call.verb === 'get';
+      const a = candidate(client, clock, 'a');
+      a.elector.start();
+      await step(clock, 0);
+      await step(clock, 9_999);
+      assert.equal(client.aborted.length, 0, 'not aborted before the deadline');
+      await step(clock, 1);
+      assert.equal(client.aborted.length, 1, 'aborted at the deadline');
+      client.hangWhen = () => false;
+      await step(clock, 2_000);
+      assert.equal(a.elector.isLeader(), true, 'the next attempt, one interval later, acquires');
+      await a.elector.stop();
+    });
+
+    it('judges expiry on the monotonic clock: a wall-clock step neither expires a live lease nor extends a deadline', async () => {
+      const client = new FakeKubeClient();
+      const clock = new ManualClock(0);
+      const a = candidate(client, clock, 'a');
+      const b = candidate(client, clock, 'b');
+      a.elector.start();
+      await step(clock, 0);
+      b.elector.start();
+      await step(clock, 2_000);
+      const renewalsOfA = (call: Call) => call.verb === 'replace' && (call.body as { spec: { holderIdentity: unknown } }).spec.holderIdentity === 'a';
+
+      // a's renewals fail for 6 s (inside its 10 s deadline) while the wall clock jumps an hour
+      // ahead: by wall time the lease looks long expired, by elapsed time it is not.
+      client.failWith = (call) => (renewalsOfA(call) ? apiError(503, 'apiserver overloaded') : undefined);
+      clock.stepWallClock(3_600_000);
+      for (let t = 0; t < 6_000; t += 500) {
+        await step(clock, 500);
+        assert.equal(b.elector.isLeader(), false, `b took a live lease ${t} ms after the wall-clock step`);
+        assert.equal(a.elector.isLeader(), true, `a stepped down ${t} ms after the wall-clock step`);
+      }
+      client.failWith = () => undefined;
+      await step(clock, 2_000);
+      const renewTime = (client.objects.get(LEASE_KEY) as { spec: { renewTime: string } }).spec.renewTime;
+      assert.equal(renewTime.slice(0, 13), new Date(clock.now()).toISOString().slice(0, 13), 'renewTime is wall time, the step included');
+      assert.equal(a.elector.isLeader(), true);
+
+      // Now the wall clock goes back two hours while a cannot renew: it must still step down at its
+      // deadline, measured in elapsed time.
+      const lastRenewStart = clock.monotonic();
+      client.failWith = (call) => (renewalsOfA(call) ? apiError(503, 'apiserver overloaded') : undefined);
+      clock.stepWallClock(-7_200_000);
+      while (a.elector.isLeader() && clock.monotonic() < lastRenewStart + 30_000) await step(clock, 100);
+      assert.equal(clock.monotonic(), lastRenewStart + 10_000, 'a stepped down at its renew deadline');
+      assert.deepEqual(a.events, ['started', 'stopped']);
+      await a.elector.stop();
+      await b.elector.stop();
+    });
+
+    it('releases the lease on stop even when stop interrupts an attempt in flight', async () => {
+      const client = new FakeKubeClient();
+      const clock = new ManualClock(0);
+      const a = candidate(client, clock, 'a');
+      a.elector.start();
+      await step(clock, 0);
+      assert.equal(holder(client), 'a');
+      client.hangWhen = (call) => call.verb === 'replace' && (call.body as { spec: { holderIdentity: unknown } }).spec.holderIdentity === 'a';
+      await step(clock, 2_000);
+      const stopped = a.elector.stop();
+      await flushPromises();
+      await stopped;
+      assert.equal(client.aborted.length, 1, 'the hung renewal was aborted by stop()');
+      assert.equal(holder(client), null, 'released');
     });
   });
 });

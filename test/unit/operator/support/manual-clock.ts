@@ -2,10 +2,12 @@ import type { CancelTimer, Clock } from '../../../../src/operator/runtime/clock.
 
 /**
  * A hand-driven clock for unit tests: `advance(ms)` fires due callbacks in time order,
- * including ones scheduled by callbacks that fire during the advance.
+ * including ones scheduled by callbacks that fire during the advance. Wall time starts equal to
+ * the monotonic time and moves with it, unless `stepWallClock` jumps it.
  */
 export class ManualClock implements Clock {
   #now: number;
+  #wallOffset = 0;
   #nextId = 0;
   readonly #pending = new Map<number, { due: number; callback: () => void }>();
 
@@ -14,7 +16,16 @@ export class ManualClock implements Clock {
   }
 
   now(): number {
+    return this.#now + this.#wallOffset;
+  }
+
+  monotonic(): number {
     return this.#now;
+  }
+
+  /** Jumps the wall clock (an NTP step, a person setting the date) without time passing. */
+  stepWallClock(ms: number): void {
+    this.#wallOffset += ms;
   }
 
   setTimeout(callback: () => void, delayMs: number): CancelTimer {
