@@ -68,7 +68,7 @@ type Outcome = { result: ReconcileResult; reason?: string; requeueAfterMs?: numb
 export function createReconciler(options: ReconcilerOptions): (key: string) => Promise<ProcessResult> {
   const { metrics } = options;
   const written = new WrittenStatuses(options.clock);
-  /** When each key first waited for a previous incarnation's garbage collection (clock ms). */
+  /** When each key first waited for a previous incarnation's garbage collection (monotonic ms). */
   const waitingSince = new Map<string, number>();
   return async function reconcile(key) {
     const started = performance.now();
@@ -119,7 +119,7 @@ async function reconcileOnce(options: ReconcilerOptions, written: WrittenStatuse
     key,
     written,
     previousIncarnationOverdue: () => {
-      const now = options.clock.now();
+      const now = options.clock.monotonic();
       const since = waitingSince.get(key) ?? now;
       waitingSince.set(key, since);
       return now - since >= PREVIOUS_INCARNATION_BOUND_MS;

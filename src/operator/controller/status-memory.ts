@@ -18,7 +18,7 @@ export class WrittenStatuses {
   }
 
   remember(key: string, uid: string, status: SmsExperimentStatus): void {
-    this.#written.set(key, { uid, status, writtenAt: this.#clock.now() });
+    this.#written.set(key, { uid, status, writtenAt: this.#clock.monotonic() });
   }
 
   forget(key: string): void {
@@ -30,7 +30,7 @@ export class WrittenStatuses {
     const memo = this.#written.get(key);
     if (!memo) return cached;
     // A recreated experiment (same name, new uid) starts from its own status.
-    if (memo.uid !== uid || statusEqual(cached, memo.status) || this.#clock.now() - memo.writtenAt >= WRITTEN_STATUS_TTL_MS) {
+    if (memo.uid !== uid || statusEqual(cached, memo.status) || this.#clock.monotonic() - memo.writtenAt >= WRITTEN_STATUS_TTL_MS) {
       this.#written.delete(key);
       return cached;
     }

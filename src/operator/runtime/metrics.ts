@@ -30,7 +30,7 @@ export interface MetricsOptions {
   prefix?: string;
 }
 
-export function createMetrics({ now = Date.now, processMetrics = true, prefix = 'smsx_operator_' }: MetricsOptions = {}): OperatorMetrics {
+export function createMetrics({ now = () => performance.now(), processMetrics = true, prefix = 'smsx_operator_' }: MetricsOptions = {}): OperatorMetrics {
   const registry = new Registry();
   if (processMetrics) collectDefaultMetrics({ register: registry });
 
