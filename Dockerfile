@@ -39,6 +39,7 @@ LABEL org.opencontainers.image.source="https://github.com/sms-experiment/sms-exp
 # The operator: watches SmsExperiments and renders the app, model, Istio and monitoring objects.
 FROM runtime AS operator
 COPY src/crd ./src/crd
+COPY src/analysis ./src/analysis
 COPY src/operator ./src/operator
 EXPOSE 8080
 ENTRYPOINT ["node", "src/operator/main.ts"]
