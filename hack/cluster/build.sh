@@ -65,6 +65,15 @@ build_tools kwok "$cache/bin/kwok-$kwok_version" "-s -w -X sigs.k8s.io/kwok/pkg/
 istio_version="$(module_version istioctl istio.io/istio)"
 build_tools istioctl "$cache/bin/istioctl-$istio_version" "-s -w" istio.io/istio/istioctl/cmd/istioctl
 
+# istio-routes: Istio's xDS translation of rendered objects (test/support/istio-routes.ts), on the
+# same istio.io/istio pin as istioctl. Keyed by that pin and the wrapper module's content, so an edit
+# of its source rebuilds it.
+istio_line="$(cat "$(module_dir istio-routes istio.io/istio)/VERSION")"
+routes_key="$(cd "$modules/istio-routes" && cat go.mod go.sum main.go | sha256sum | cut -c1-12)"
+routes_version="$(module_version istio-routes istio.io/istio)"
+build_tools istio-routes "$cache/bin/istio-routes-$routes_version-$routes_key" "-s -w -X main.istioReleaseLine=$istio_line" \
+  sms-experiment.local/cluster/istio-routes
+
 # CRD manifests and kwok stages, copied out of the module cache (its files are read-only).
 istio_api_version="$(module_version istioctl istio.io/api)"
 promop_version="$(cat "$modules/crds/prometheus-operator.version")"
@@ -102,6 +111,8 @@ cat > "$cache/toolchain.json.partial" <<JSON
   "etcd": "$etcd_out/etcd",
   "kwok": "$cache/bin/kwok-$kwok_version/kwok",
   "istioctl": "$cache/bin/istioctl-$istio_version/istioctl",
+  "istioVersion": "$istio_line ($routes_version)",
+  "istioRoutes": "$cache/bin/istio-routes-$routes_version-$routes_key/istio-routes",
   "crdDir": "$assets/crds",
   "kwokStages": "$assets/kwok/stages.yaml"
 }
