@@ -6,7 +6,15 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { z } from 'zod';
 import { loadToolchain } from '../../hack/cluster/toolchain.ts';
-import type { Labels, RenderedObject } from '../../src/operator/render/index.ts';
+import type { Labels } from '../../src/operator/render/index.ts';
+
+/** What the translation needs of an object: rendered ones and live ones read back both fit. */
+export interface KubernetesObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name?: string; namespace?: string; labels?: Labels; annotations?: Record<string, string> };
+  spec?: unknown;
+}
 
 const execFileAsync = promisify(execFile);
 
@@ -57,12 +65,12 @@ const ISTIO_KINDS = new Set(['Gateway', 'VirtualService', 'DestinationRule']);
 const KUBERNETES_KINDS = new Set(['Service', 'Ingress']);
 
 /** The pods the experiment's Deployments would run: one per Deployment, with its template's labels. */
-function podsOf(objects: RenderedObject[]): unknown[] {
+function podsOf(objects: readonly KubernetesObject[]): unknown[] {
   let address = 10;
   return objects.flatMap((object) => {
     if (object.kind !== 'Deployment') return [];
     address += 1;
-    const template = object.spec.template;
+    const { template } = object.spec as { template: { metadata?: { labels?: Labels }; spec?: unknown } };
     return [
       {
         apiVersion: 'v1',
@@ -76,11 +84,16 @@ function podsOf(objects: RenderedObject[]): unknown[] {
 }
 
 /** Runs Istio's translation of the objects for every request. */
-export async function routeThroughIstio(objects: RenderedObject[], requests: IstioRequest[]): Promise<IstioAnswer> {
+export async function routeThroughIstio(objects: readonly KubernetesObject[], requests: IstioRequest[]): Promise<IstioAnswer> {
   const { istioRoutes } = await loadToolchain();
+  // Only what a user writes: live objects' status and managedFields are not Istio's input.
+  const essentials = ({ apiVersion, kind, metadata, spec }: KubernetesObject) => {
+    const { name, namespace, labels, annotations } = metadata;
+    return { apiVersion, kind, metadata: { name, namespace, labels, annotations }, spec };
+  };
   const input = {
-    config: objects.filter((object) => ISTIO_KINDS.has(object.kind)),
-    kubernetes: [...objects.filter((object) => KUBERNETES_KINDS.has(object.kind)), ...podsOf(objects)],
+    config: objects.filter((object) => ISTIO_KINDS.has(object.kind)).map(essentials),
+    kubernetes: [...objects.filter((object) => KUBERNETES_KINDS.has(object.kind)).map(essentials), ...podsOf(objects)],
     requests: requests.map(({ id, via, port, host, headers }) => ({
       id,
       proxy: via.kind === 'gateway' ? { kind: 'gateway', labels: GATEWAY_LABELS, namespace: 'istio-system' } : via,
@@ -109,4 +122,18 @@ export function parseCluster(name: string): { port: number; subset: string; host
   const [direction, port, subset, host] = name.split('|');
   if (direction !== 'outbound' || port === undefined || subset === undefined || host === undefined) throw new Error(`not an outbound cluster: ${name}`);
   return { port: Number(port), subset, host };
+}
+
+/** subset -> weight of the matched route's destinations ({} when no route matched). */
+export function weightsOf(outcome: EnvoyOutcome | undefined): Record<string, number> {
+  return Object.fromEntries((outcome?.clusters ?? []).map(({ cluster, weight }) => [parseCluster(cluster).subset, weight]));
+}
+
+/** subset -> the Set-Cookie header its responses get, for the destinations that add one. */
+export function setCookiesOf(outcome: EnvoyOutcome | undefined): Record<string, string> {
+  return Object.fromEntries(
+    (outcome?.clusters ?? []).flatMap(({ cluster, responseHeadersToAdd }) =>
+      responseHeadersToAdd.filter(({ header }) => header === 'Set-Cookie').map(({ value }) => [parseCluster(cluster).subset, value]),
+    ),
+  );
 }
