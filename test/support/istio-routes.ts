@@ -110,7 +110,7 @@ export async function routeThroughIstio(objects: readonly KubernetesObject[], re
     ({ stdout } = await child);
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr ?? '';
-    throw new Error(`istio-routes failed: ${stderr.trim() || String(error)}`);
+    throw new Error(`istio-routes failed: ${stderr.trim() || String(error)}`, { cause: error });
   }
   const answer = answerSchema.parse(JSON.parse(stdout));
   if (answer.outcomes.length !== requests.length) throw new Error(`istio-routes answered ${answer.outcomes.length} of ${requests.length} requests`);
