@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import type { SmsExperimentSpecInput } from '../../src/crd/schema.ts';
 import { render, type RenderOptions, type RenderedObject, type VirtualServiceObject } from '../../src/operator/render/index.ts';
+import { loadToolchain } from '../../hack/cluster/toolchain.ts';
 import { routeThroughIstio, parseCluster, type EnvoyOutcome, type IstioAnswer, type IstioRequest, type Via } from '../support/istio-routes.ts';
 import { NAMESPACE, byName, experiment } from '../unit/render/fixtures.ts';
 
@@ -280,6 +281,15 @@ describe("Istio's translation of the rendered routing (istio-routes)", function 
       assert.deepEqual(checked.mismatches, []);
     });
   }
+
+  it('is the Istio release line users install: the provisioning and the kind workflow pin the same line', async () => {
+    const line = /^(\d+\.\d+) /.exec((await loadToolchain()).istioVersion)?.[1];
+    assert.ok(line, 'toolchain.json names the Istio release line');
+    const provisioning = parse(await readFile(new URL('../../ansible/group_vars/all/versions.yml', import.meta.url), 'utf8')) as { istio_version?: string };
+    const workflow = parse(await readFile(new URL('../../.github/workflows/e2e.yaml', import.meta.url), 'utf8')) as { env?: { ISTIO_VERSION?: string } };
+    assert.match(provisioning.istio_version ?? '', new RegExp(`^${line.replace('.', '\\.')}\\.\\d+$`), 'ansible istio_version');
+    assert.match(workflow.env?.ISTIO_VERSION ?? '', new RegExp(`^${line.replace('.', '\\.')}\\.\\d+$`), 'the e2e workflow ISTIO_VERSION');
+  });
 
   describe('a broken render is refused by the same rows', () => {
     const appVirtualService = (objects: RenderedObject[]): VirtualServiceObject => byName(objects, 'VirtualService', 'sms-app-vs');
