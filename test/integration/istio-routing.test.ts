@@ -138,6 +138,7 @@ const MODEL_PAIRED = to('app-canary-to-model-canary', `${MODEL} v2=100`);
 const CANARY_ROWS: Row[] = [
   { request: 'sms-app.local, no cookie', via: GATEWAY, host: 'sms-app.local', expected: WEIGHTED_90_10 },
   { request: 'sms-app.local:31080 (NodePort), no cookie', via: GATEWAY, host: 'sms-app.local:31080', expected: WEIGHTED_90_10 },
+  { request: 'SMS-App.local (Host in another case)', via: GATEWAY, host: 'SMS-App.local', expected: WEIGHTED_90_10 },
   { request: 'sms-app.local, cookie v1 (stable)', via: GATEWAY, host: 'sms-app.local', cookie: `${COOKIE}=v1`, expected: STICKY_V1 },
   { request: 'sms-app.local, cookie v2 (canary)', via: GATEWAY, host: 'sms-app.local', cookie: `${COOKIE}=v2`, expected: STICKY_V2 },
   { request: 'sms-app.local:8080, cookie v2', via: GATEWAY, host: 'sms-app.local:8080', cookie: `${COOKIE}=v2`, expected: STICKY_V2 },
@@ -148,6 +149,8 @@ const CANARY_ROWS: Row[] = [
   { request: 'name=value inside another cookie', via: GATEWAY, host: 'sms-app.local', cookie: `other=${COOKIE}=v2`, expected: WEIGHTED_90_10 },
   { request: 'a version not in the experiment (v3)', via: GATEWAY, host: 'sms-app.local', cookie: `${COOKIE}=v3`, expected: WEIGHTED_90_10 },
   { request: 'stable.sms-app.local, cookie v2 (forced)', via: GATEWAY, host: 'stable.sms-app.local', cookie: `${COOKIE}=v2`, expected: STABLE_HOST },
+  { request: 'Stable.SMS-App.local, cookie v2 (forced)', via: GATEWAY, host: 'Stable.SMS-App.local', cookie: `${COOKIE}=v2`, expected: STABLE_HOST },
+  { request: 'two cookies of that name: the first route (v1) wins', via: GATEWAY, host: 'sms-app.local', cookie: `${COOKIE}=v2; ${COOKIE}=v1`, expected: STICKY_V1 },
   { request: 'stable.sms-app.local:8080, no cookie', via: GATEWAY, host: 'stable.sms-app.local:8080', expected: STABLE_HOST },
   { request: 'canary.sms-app.local, cookie v1 (forced)', via: GATEWAY, host: 'canary.sms-app.local', cookie: `${COOKIE}=v1`, expected: CANARY_HOST },
   { request: 'canary.sms-app.local, no cookie', via: GATEWAY, host: 'canary.sms-app.local', expected: CANARY_HOST },
