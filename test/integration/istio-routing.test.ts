@@ -85,7 +85,7 @@ interface Checked {
   mismatches: string[];
 }
 
-async function check(objects: RenderedObject[], rows: Row[]): Promise<Checked> {
+async function check(objects: RenderedObject[], rows: Row[], istiodEnvironment?: Record<string, string>): Promise<Checked> {
   const requests: IstioRequest[] = rows.map((row, index) => {
     const via = typeof row.via === 'function' ? row.via(objects) : row.via;
     return {
@@ -96,7 +96,7 @@ async function check(objects: RenderedObject[], rows: Row[]): Promise<Checked> {
       ...(row.cookie === undefined ? {} : { headers: { cookie: row.cookie } }),
     };
   });
-  const answer = await routeThroughIstio(objects, requests);
+  const answer = await routeThroughIstio(objects, requests, istiodEnvironment);
   const lines = rows.map((row, index) => ({ row, seen: describe_(answer.outcomes[index] as EnvoyOutcome) }));
   const mismatches = lines.flatMap(({ row, seen }) => {
     const wrong = (Object.keys(row.expected) as (keyof Seen)[]).filter((key) => row.expected[key] !== seen[key]);
@@ -167,6 +167,8 @@ const first = (cookie?: string): Pick<Row, 'via' | 'host' | 'cookie'> => ({ via:
 
 interface Case {
   title: string;
+  /** istiod's environment for this case (a mesh setting), when not the default. */
+  istiod?: Record<string, string>;
   spec: SmsExperimentSpecInput | (() => Promise<SmsExperimentSpecInput>);
   options?: RenderOptions;
   rows: Row[];
@@ -266,6 +268,13 @@ function shadowCases(): Case[] {
     { title: 'shadow, 0% mirrored', spec: { mode: 'shadow', traffic: { mirrorPercent: 0 } }, rows: shadowRows(MODEL_STABLE) },
     { title: 'shadow, 2.5% mirrored', spec: { mode: 'shadow', traffic: { mirrorPercent: 2.5 } }, rows: shadowRows(mirrored(2.5)) },
     { title: 'shadow, 100% mirrored', spec: { mode: 'shadow', traffic: { mirrorPercent: 100 } }, rows: shadowRows(mirrored(100)) },
+    {
+      // What Istio 1.26/1.27 did by default: the model still tells such copies by their Host.
+      title: 'shadow sample, mesh with DISABLE_SHADOW_HOST_SUFFIX=false',
+      spec: () => sample('shadow'),
+      istiod: { DISABLE_SHADOW_HOST_SUFFIX: 'false' },
+      rows: [{ request: 'sidecar app v1 pod -> model', via: appV1, host: MODEL_HOST, expected: to('model-stable-with-shadow', `${MODEL} v1=100`, '-', 'shadow 10% (Host gets -shadow)') }],
+    },
   ];
 }
 
@@ -279,7 +288,7 @@ describe("Istio's translation of the rendered routing (istio-routes)", function 
 
   for (const testCase of CASES) {
     it(testCase.title, async () => {
-      const checked = await check(await renderCase(testCase), testCase.rows);
+      const checked = await check(await renderCase(testCase), testCase.rows, testCase.istiod);
       console.log(table(testCase.title, checked));
       assert.deepEqual(checked.mismatches, []);
     });

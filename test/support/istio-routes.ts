@@ -84,7 +84,12 @@ function podsOf(objects: readonly KubernetesObject[]): unknown[] {
 }
 
 /** Runs Istio's translation of the objects for every request. */
-export async function routeThroughIstio(objects: readonly KubernetesObject[], requests: IstioRequest[]): Promise<IstioAnswer> {
+export async function routeThroughIstio(
+  objects: readonly KubernetesObject[],
+  requests: IstioRequest[],
+  /** istiod's environment, e.g. DISABLE_SHADOW_HOST_SUFFIX (a mesh setting). */
+  istiodEnvironment: Record<string, string> = {},
+): Promise<IstioAnswer> {
   const { istioRoutes } = await loadToolchain();
   // Only what a user writes: live objects' status and managedFields are not Istio's input.
   const essentials = ({ apiVersion, kind, metadata, spec }: KubernetesObject) => {
@@ -103,7 +108,7 @@ export async function routeThroughIstio(objects: readonly KubernetesObject[], re
       headers: headers ?? {},
     })),
   };
-  const child = execFileAsync(istioRoutes, [], { maxBuffer: 64 * 1024 * 1024 });
+  const child = execFileAsync(istioRoutes, [], { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...istiodEnvironment } });
   child.child.stdin?.end(JSON.stringify(input));
   let stdout: string;
   try {

@@ -285,7 +285,10 @@ func evaluate(req request, routes []*route.RouteConfiguration) (outcome, error) 
 		}
 		result.Matched = true
 		result.Route = candidate.Name
+		// Envoy adds response headers of the route, then its virtual host, then the configuration.
 		result.RouteResponseHeadersToAdd = headerValues(candidate.ResponseHeadersToAdd)
+		result.RouteResponseHeadersToAdd = append(result.RouteResponseHeadersToAdd, headerValues(virtualHost.ResponseHeadersToAdd)...)
+		result.RouteResponseHeadersToAdd = append(result.RouteResponseHeadersToAdd, headerValues(configuration.ResponseHeadersToAdd)...)
 		if direct := candidate.GetDirectResponse(); direct != nil {
 			result.DirectResponseStatus = direct.Status
 			return result, nil
