@@ -91,6 +91,7 @@ export async function routeThroughIstio(
   istiodEnvironment: Record<string, string> = {},
 ): Promise<IstioAnswer> {
   const { istioRoutes } = await loadToolchain();
+  if (istioRoutes === undefined) throw new Error('istio-routes is not built: run hack/cluster/build.sh --with-istio-routes (hack/test.sh does)');
   // Only what a user writes: live objects' status and managedFields are not Istio's input.
   const essentials = ({ apiVersion, kind, metadata, spec }: KubernetesObject) => {
     const { name, namespace, labels, annotations } = metadata;
