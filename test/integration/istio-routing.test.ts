@@ -334,6 +334,13 @@ describe("Istio's translation of the rendered routing (istio-routes)", function 
       assert.ok(mismatches.some((line) => line.startsWith('sms-app.local, no cookie: setCookie is "v1: sms-app-version=v2')), mismatches.join('\n'));
     });
 
+    it('an Ingress of Istio\'s class: Istio would serve the NGINX host too', async () => {
+      const mismatches = await brokenMismatches('Ingress annotated kubernetes.io/ingress.class: istio', (objects) => {
+        byName(objects, 'Ingress', 'sms-app-ingress').metadata.annotations = { 'kubernetes.io/ingress.class': 'istio' };
+      });
+      assert.ok(mismatches.some((line) => line.startsWith('sms-nginx.local (NGINX Ingress): route is "(unnamed)"')), mismatches.join('\n'));
+    });
+
     it('the paired route without its source labels: every workload is paired', async () => {
       const mismatches = await brokenMismatches('paired route matching every caller', (objects) => {
         const route = byName(objects, 'VirtualService', 'sms-app-model-vs').spec.http[0];
