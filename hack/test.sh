@@ -12,7 +12,7 @@ ensure_npm_dependencies
 phase "Debian tools"
 ensure_debian_tools openssl:openssl promtool:prometheus chromium:chromium ruby:ruby ansible-playbook:ansible ansible-lint:ansible-lint
 phase "Control-plane binaries"
-ensure_cluster_binaries
+ensure_cluster_binaries --with-istio-routes
 phase "Lint and type-check"
 cd "$REPO_ROOT"
 npm run --silent lint

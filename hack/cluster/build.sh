@@ -2,7 +2,16 @@
 # Builds the local control plane's binaries from the Go module proxy and gathers the CRD manifests
 # and kwok stages from Go modules. Everything lands in the cache, keyed by version; what is already
 # there is skipped. No binary or fetched manifest is ever written into the repository.
+# --with-istio-routes also builds istio-routes, which only the tests need (hack/test.sh passes it).
 set -euo pipefail
+
+with_istio_routes=0
+for arg in "$@"; do
+  case "$arg" in
+    --with-istio-routes) with_istio_routes=1 ;;
+    *) echo "usage: $0 [--with-istio-routes]" >&2; exit 2 ;;
+  esac
+done
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 modules="$here/modules"
@@ -65,6 +74,24 @@ build_tools kwok "$cache/bin/kwok-$kwok_version" "-s -w -X sigs.k8s.io/kwok/pkg/
 istio_version="$(module_version istioctl istio.io/istio)"
 build_tools istioctl "$cache/bin/istioctl-$istio_version" "-s -w" istio.io/istio/istioctl/cmd/istioctl
 
+# istio-routes: Istio's xDS translation of rendered objects (test/support/istio-routes.ts), on the
+# same istio.io/istio pin as istioctl. Keyed by that pin and the wrapper module's content, so an edit
+# of its source rebuilds it.
+istio_line="$(cat "$(module_dir istio-routes istio.io/istio)/VERSION")"
+routes_key="$(cd "$modules/istio-routes" && cat go.mod go.sum main.go | sha256sum | cut -c1-12)"
+routes_version="$(module_version istio-routes istio.io/istio)"
+if [[ "$routes_version" != "$istio_version" ]]; then
+  echo "error: istio-routes pins istio.io/istio $routes_version, istioctl $istio_version: one Istio for both" >&2
+  exit 1
+fi
+routes_out="$cache/bin/istio-routes-$routes_version-$routes_key"
+if ((with_istio_routes == 1)); then
+  build_tools istio-routes "$routes_out" "-s -w -X main.istioReleaseLine=$istio_line" sms-experiment.local/cluster/istio-routes
+fi
+# Recorded whenever it is in the cache, so a later run without the flag keeps it findable.
+routes_entry=""
+if [[ -x "$routes_out/istio-routes" ]]; then routes_entry="\"istioRoutes\": \"$routes_out/istio-routes\","; fi
+
 # CRD manifests and kwok stages, copied out of the module cache (its files are read-only).
 istio_api_version="$(module_version istioctl istio.io/api)"
 promop_version="$(cat "$modules/crds/prometheus-operator.version")"
@@ -102,6 +129,8 @@ cat > "$cache/toolchain.json.partial" <<JSON
   "etcd": "$etcd_out/etcd",
   "kwok": "$cache/bin/kwok-$kwok_version/kwok",
   "istioctl": "$cache/bin/istioctl-$istio_version/istioctl",
+  "istioVersion": "$istio_line ($routes_version)",
+  $routes_entry
   "crdDir": "$assets/crds",
   "kwokStages": "$assets/kwok/stages.yaml"
 }

@@ -13,6 +13,10 @@ const toolchainSchema = z.object({
   etcd: z.string(),
   kwok: z.string(),
   istioctl: z.string(),
+  /** The Istio release line and module version of istioctl and istio-routes, e.g. "1.31 (v0.0.0-…)". */
+  istioVersion: z.string(),
+  /** Istio's translation of rendered objects into Envoy routes (hack/cluster/modules/istio-routes); built with --with-istio-routes. */
+  istioRoutes: z.string().optional(),
   crdDir: z.string(),
   kwokStages: z.string(),
 });

