@@ -10,7 +10,7 @@ ensure_node
 phase "npm dependencies"
 ensure_npm_dependencies
 phase "Debian tools"
-ensure_debian_tools openssl:openssl promtool:prometheus chromium:chromium ruby:ruby ansible-playbook:ansible ansible-lint:ansible-lint
+ensure_debian_tools openssl:openssl promtool:prometheus prometheus:prometheus chromium:chromium ruby:ruby ansible-playbook:ansible ansible-lint:ansible-lint
 phase "Control-plane binaries"
 ensure_cluster_binaries --with-istio-routes
 phase "Lint and type-check"
