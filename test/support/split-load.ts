@@ -3,6 +3,7 @@
 // model calls is copied to the shadow model, as Istio's mirror would. It records what it sent and
 // what came back, per version, so tests can hold Prometheus' counts against it.
 import type { LabelledMessage } from '../../src/model/dataset.ts';
+import { seededRandom } from '../../src/model/folds.ts';
 
 export interface VersionTally {
   requests: number;
@@ -36,18 +37,6 @@ export interface SplitLoadOptions {
   seed?: number;
   /** Added to as it goes, so several phases can share one tally. */
   tally?: LoadTally;
-}
-
-/** mulberry32: a small seeded generator; statistical quality is ample for a traffic split. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function emptyTally(versions: readonly string[]): LoadTally {

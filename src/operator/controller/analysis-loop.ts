@@ -18,7 +18,7 @@ import { experimentLogger, type Logger } from '../runtime/logging.ts';
 import type { OperatorMetrics } from '../runtime/metrics.ts';
 import { alignedAtCommonInstant, analysisSummary, judgeStep, sameStep, stepPlan, storedStateOf, type StepPlan } from './analysis.ts';
 import { findCondition } from './conditions.ts';
-import { SMS_EXPERIMENT } from './experiment.ts';
+import { experimentSubject, SMS_EXPERIMENT } from './experiment.ts';
 import { ANALYSIS_CONDITION } from './status.ts';
 
 export const ANALYSED = ANALYSIS_CONDITION;
@@ -95,14 +95,7 @@ async function analyse(options: AnalysisLoopOptions, experiment: SmsExperiment):
   const { namespace, name } = experiment.metadata;
   const log = experimentLogger(options.logger, { namespace, name });
   const now = options.clock.now();
-  const subject: EventSubject = {
-    apiVersion: SMS_EXPERIMENT.apiVersion,
-    kind: SMS_EXPERIMENT.kind,
-    namespace,
-    name,
-    uid: experiment.metadata.uid ?? '',
-    resourceVersion: experiment.metadata.resourceVersion,
-  };
+  const subject = experimentSubject(experiment.metadata);
   const before = findCondition(experiment.status?.conditions, ANALYSED);
   const plan = stepPlan(experiment);
   if ('reason' in plan) {

@@ -4,6 +4,7 @@
 import { API_VERSION, KIND, PLURAL } from '../../crd/schema.ts';
 import { controllerOf, namespacedName, parseNamespacedName, type OwnerRef, type OwnerReference } from '../kube/objects.ts';
 import { resourceTypeOf, type ResourceType } from '../kube/resources.ts';
+import type { EventSubject } from '../runtime/events.ts';
 import { EXPERIMENT_LABEL, renderableKinds } from '../render/index.ts';
 
 export const SMS_EXPERIMENT: ResourceType = { apiVersion: API_VERSION, kind: KIND, plural: PLURAL, namespaced: true };
@@ -27,6 +28,18 @@ export function ownedResourceTypes(options: { monitoring: boolean }): OwnedResou
 /** The work-queue key of an experiment: "namespace/name". */
 export const experimentKey = namespacedName;
 export const parseExperimentKey = parseNamespacedName;
+
+/** The experiment as the subject of its Events (from the cached object's metadata). */
+export function experimentSubject(metadata: { namespace: string; name: string; uid?: string | undefined; resourceVersion?: string | undefined }): EventSubject {
+  return {
+    apiVersion: SMS_EXPERIMENT.apiVersion,
+    kind: SMS_EXPERIMENT.kind,
+    namespace: metadata.namespace,
+    name: metadata.name,
+    uid: metadata.uid ?? '',
+    resourceVersion: metadata.resourceVersion,
+  };
+}
 
 /** The experiment as the owner of its objects (what their controller reference names). */
 export function experimentOwner(metadata: { namespace: string; name: string; uid: string }): OwnerRef {

@@ -17,7 +17,7 @@ import type { OperatorMetrics, ReconcileResult } from '../runtime/metrics.ts';
 import type { ProcessResult } from '../runtime/work-queue.ts';
 import { computeConditions, conditionTransitions, Reason, statusEqual, type ReconcileFailure } from './conditions.ts';
 import { failureEvent, transitionEvents, type PlannedEvent } from './event-policy.ts';
-import { experimentOwner, parseExperimentKey, SMS_EXPERIMENT } from './experiment.ts';
+import { experimentOwner, experimentSubject, parseExperimentKey, SMS_EXPERIMENT } from './experiment.ts';
 import { deploymentStateOf, readyCount, type DeploymentState } from './readiness.ts';
 import { sidecarGapMessage, sidecarGaps } from './sidecars.ts';
 import { gateTraffic, liveRoutingOf, retainedSubsets, type ServingVersions } from './traffic-gate.ts';
@@ -102,14 +102,7 @@ async function reconcileOnce(options: ReconcilerOptions, written: WrittenStatuse
   // Garbage collection is removing it (foreground deletion); nothing to keep in sync any more.
   if (entry.metadata.deletionTimestamp !== undefined) return { result: 'success' };
 
-  const subject: EventSubject = {
-    apiVersion: SMS_EXPERIMENT.apiVersion,
-    kind: SMS_EXPERIMENT.kind,
-    namespace,
-    name,
-    uid: entry.metadata.uid ?? '',
-    resourceVersion: entry.metadata.resourceVersion,
-  };
+  const subject = experimentSubject(entry.metadata);
   const generation = entry.metadata.generation ?? 0;
   const context: PassContext = {
     options,
