@@ -156,14 +156,14 @@ describe('operator analysis: verdicts from a real Prometheus', function () {
       assert.match(experiment.status?.analysis?.step ?? '', /split 90\/10/);
     }, { timeoutMs: 30_000 });
     const tally = emptyTally(['v1', 'v2']);
-    await runSplitLoad({ apps: { v1: apps.v1?.url ?? '', v2: apps.v2?.url ?? '' }, weights: { v1: 90, v2: 10 }, messages, requests: 1_000, seed: 21, tally });
+    await runSplitLoad({ apps: { v1: apps.v1?.url ?? '', v2: apps.v2?.url ?? '' }, weights: { v1: 90, v2: 10 }, messages, requests: 1_000, seed: 21, tally, requestsPerSecond: 100 });
     const same = await analysedCounts(namespace);
     assert.equal(same.status?.analysis?.verdict, 'no-difference-yet', JSON.stringify(same.status?.analysis?.signals));
     assert.equal(conditionOf(same, 'Analysed')?.reason, 'NoDifferenceYet');
     figures.push(`A/A after ${tally.byVersion.v1?.requests}/${tally.byVersion.v2?.requests} requests: ${conditionOf(same, 'Analysed')?.message ?? ''}`);
 
     await models.v2?.stop();
-    await runSplitLoad({ apps: { v1: apps.v1?.url ?? '', v2: apps.v2?.url ?? '' }, weights: { v1: 90, v2: 10 }, messages, requests: 1_000, seed: 22, tally });
+    await runSplitLoad({ apps: { v1: apps.v1?.url ?? '', v2: apps.v2?.url ?? '' }, weights: { v1: 90, v2: 10 }, messages, requests: 1_000, seed: 22, tally, requestsPerSecond: 100 });
     const worse = await analysedCounts(namespace);
     const errors = worse.status?.analysis?.signals?.find((signal) => signal.name === 'errors');
     assert.equal(errors?.verdict, 'worse');

@@ -35,6 +35,13 @@ export interface SplitLoadOptions {
   /** Where the stable app's model calls are mirrored to, and which share of them. */
   mirror?: { version: string; shadowUrl: string; percent: number };
   seed?: number;
+  /**
+   * Requests started per second, at most (default: as fast as the workers go). The analysis reads
+   * each version's counter at a common instant by interpolating between scrapes; a burst that
+   * starts and ends within a scrape or two breaks that interpolation's steady-rate assumption and
+   * looks like a broken split, so tests of the split pace their load as real traffic is paced.
+   */
+  requestsPerSecond?: number;
   /** Added to as it goes, so several phases can share one tally. */
   tally?: LoadTally;
 }
@@ -44,7 +51,7 @@ export function emptyTally(versions: readonly string[]): LoadTally {
 }
 
 export async function runSplitLoad(options: SplitLoadOptions): Promise<LoadTally> {
-  const { apps, weights, messages, requests, concurrency = 8, guessEvery = 3, mirror, seed = 1 } = options;
+  const { apps, weights, messages, requests, concurrency = 8, guessEvery = 3, mirror, seed = 1, requestsPerSecond } = options;
   const versions = Object.keys(apps);
   const tally = options.tally ?? emptyTally(versions);
   const random = seededRandom(seed);
@@ -58,10 +65,16 @@ export async function runSplitLoad(options: SplitLoadOptions): Promise<LoadTally
   });
 
   let next = 0;
+  const startedAt = performance.now();
   async function worker(): Promise<void> {
     while (next < plan.length) {
-      const item = plan[next++];
+      const index = next++;
+      const item = plan[index];
       if (item === undefined) return;
+      if (requestsPerSecond !== undefined) {
+        const wait = startedAt + (index * 1_000) / requestsPerSecond - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      }
       const body = JSON.stringify(item.guess === undefined ? { sms: item.message.text } : { sms: item.message.text, guess: item.guess });
       const response = await fetch(`${apps[item.version]}/sms`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
       const answer = (await response.json()) as { result?: string; guessCorrect?: boolean };
