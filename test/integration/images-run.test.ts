@@ -1,0 +1,133 @@
+// The built images run the way the rendered Deployments run them: numeric user 10001, read-only root
+// filesystem, every capability dropped, no new privileges, only /tmp writable (a tmpfs standing in for
+// the emptyDir), model artifacts mounted read-only at /models. Uses podman with runc; skipped, with
+// the reason printed, where podman is missing or the images are not built (hack/images.sh builds them).
+import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import { chmod, cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { freePort } from '../../hack/cluster/control-plane.ts';
+import { MODEL_MOUNT_PATH, RUN_AS_ID } from '../../src/operator/render/workloads.ts';
+import { eventually } from '../support/eventually.ts';
+import { trainedModelsDir } from '../support/model-service.ts';
+
+const run = promisify(execFile);
+const TAG = process.env.SMSX_IMAGE_TAG ?? '0.1.0';
+const image = (name: string) => `ghcr.io/sms-experiment/${name}:${TAG}`;
+// crun refuses hybrid cgroup set-ups; runc with explicit ulimits runs everywhere podman does.
+const PODMAN = ['--runtime', 'runc', '--cgroup-manager=cgroupfs'];
+const RESTRICTED = [
+  '--user', `${RUN_AS_ID}:${RUN_AS_ID}`,
+  '--read-only', '--read-only-tmpfs=false', '--tmpfs', '/tmp:rw,size=256m,mode=1777',
+  '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges',
+  '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024',
+  '--network', 'host',
+];
+
+function unavailableReason(): string | undefined {
+  if (spawnSync('podman', ['--version']).status !== 0) return 'podman is not installed';
+  if (process.getuid?.() !== 0) return 'podman runs containers here as root only';
+  for (const name of ['model', 'app', 'operator']) {
+    if (spawnSync('podman', [...PODMAN, 'image', 'exists', image(name)]).status !== 0) return `${image(name)} is not built (run hack/images.sh)`;
+  }
+  return undefined;
+}
+
+async function podman(args: string[]): Promise<string> {
+  process.stdout.write(`      $ podman ${[...PODMAN, ...args].join(' ')}\n`);
+  const { stdout } = await run('podman', [...PODMAN, ...args], { maxBuffer: 16 * 1024 * 1024 });
+  return stdout.trim();
+}
+
+const started: string[] = [];
+
+/** Starts a detached container restricted like the rendered pods; returns its id. */
+async function startContainer(name: string, options: string[], args: string[] = []): Promise<string> {
+  const id = await podman(['run', '--detach', ...RESTRICTED, ...options, image(name), ...args]);
+  started.push(id);
+  return id;
+}
+
+/** SIGTERM, then the exit code and the logs. */
+async function stopContainer(id: string): Promise<{ exitCode: number; logs: string }> {
+  await podman(['kill', '--signal', 'TERM', id]);
+  const exitCode = Number(await podman(['wait', id]));
+  const logs = await podman(['logs', id]);
+  return { exitCode, logs };
+}
+
+async function status(url: string): Promise<number> {
+  return fetch(url).then((response) => response.status, () => 0);
+}
+
+describe('the built images, run as the cluster runs them', function () {
+  this.timeout(120_000);
+  let modelsCopy = '';
+
+  before(async function () {
+    const reason = unavailableReason();
+    if (reason) {
+      process.stdout.write(`      (images: skipped because ${reason})\n`);
+      this.skip();
+    }
+    // The trained models, readable by uid 10001 (the training directory is private to root).
+    modelsCopy = await mkdtemp(path.join(tmpdir(), 'sms-image-models-'));
+    await cp(await trainedModelsDir(), modelsCopy, { recursive: true });
+    await run('chmod', ['-R', 'a+rX', modelsCopy]);
+    await chmod(modelsCopy, 0o755);
+  });
+
+  after(async () => {
+    for (const id of started) await run('podman', [...PODMAN, 'rm', '--force', id]).catch(() => undefined);
+    if (modelsCopy) await rm(modelsCopy, { recursive: true, force: true });
+  });
+
+  async function startModel(): Promise<{ id: string; url: string }> {
+    const port = await freePort();
+    const id = await startContainer('model', [
+      '--volume', `${modelsCopy}:${MODEL_MOUNT_PATH}:ro`,
+      '--env', `MODEL_PORT=${port}`, '--env', `MODEL_DIR=${MODEL_MOUNT_PATH}`,
+      '--env', 'MODEL_VERSION=v1', '--env', `MODEL_PATH=${MODEL_MOUNT_PATH}/v1`, '--env', 'SHADOW_MODE=false',
+    ]);
+    const url = `http://127.0.0.1:${port}`;
+    await eventually('the model container ready', async () => assert.equal(await status(`${url}/readyz`), 200), { timeoutMs: 60_000 });
+    return { id, url };
+  }
+
+  it('the model image reads its artifact from the read-only /models, answers /predict and drains on SIGTERM', async () => {
+    const model = await startModel();
+    const response = await fetch(`${model.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sms: 'WINNER! Claim your free prize now, call 09061701461' }) });
+    assert.equal(response.status, 200);
+    const answer = (await response.json()) as { result?: unknown; modelVersion?: unknown };
+    assert.ok(answer.result === 'spam' || answer.result === 'ham', JSON.stringify(answer));
+    assert.equal(answer.modelVersion, 'v1');
+    const stopped = await stopContainer(model.id);
+    assert.equal(stopped.exitCode, 0, stopped.logs);
+    assert.match(stopped.logs, /Stopped model service/);
+  });
+
+  it('the app image, pointed at the model container, serves the page and answers POST /sms', async () => {
+    const model = await startModel();
+    const port = await freePort();
+    const app = await startContainer('app', ['--env', `APP_SERVER_PORT=${port}`, '--env', `MODEL_HOST=${model.url}`, '--env', 'APP_VERSION=v1']);
+    const url = `http://127.0.0.1:${port}`;
+    await eventually('the app container ready', async () => assert.equal(await status(`${url}/readyz`), 200), { timeoutMs: 60_000 });
+    const page = await fetch(`${url}/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<html/i);
+    const response = await fetch(`${url}/sms`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sms: 'Are we still meeting for lunch today?' }) });
+    assert.equal(response.status, 200);
+    const answer = (await response.json()) as { result?: unknown };
+    assert.ok(answer.result === 'spam' || answer.result === 'ham', JSON.stringify(answer));
+    const stopped = await stopContainer(app);
+    assert.equal(stopped.exitCode, 0, stopped.logs);
+    await stopContainer(model.id);
+  });
+
+  it('the operator image starts under the same restrictions and prints its usage', async () => {
+    const output = await podman(['run', '--rm', ...RESTRICTED, image('operator'), '--help']);
+    assert.match(output, /usage|--/i);
+  });
+});
