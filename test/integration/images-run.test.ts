@@ -10,7 +10,6 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../../hack/cluster/control-plane.ts';
 import { MODEL_MOUNT_PATH, RUN_AS_ID } from '../../src/operator/render/workloads.ts';
-import { eventually } from '../support/eventually.ts';
 import { trainedModelsDir } from '../support/model-service.ts';
 
 const run = promisify(execFile);
@@ -62,6 +61,21 @@ async function status(url: string): Promise<number> {
   return fetch(url).then((response) => response.status, () => 0);
 }
 
+/** Polls /readyz until 200; a container that exits first fails at once, with its logs. */
+async function waitReady(id: string, url: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if ((await status(`${url}/readyz`)) === 200) return;
+    const { stdout } = await run('podman', [...PODMAN, 'inspect', '--format', '{{.State.Running}}', id]);
+    if (stdout.trim() !== 'true') {
+      const logs = await run('podman', [...PODMAN, 'logs', id]).then((output) => output.stdout + output.stderr);
+      assert.fail(`container ${id.slice(0, 12)} exited before ${url}/readyz answered 200:\n${logs}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  assert.fail(`${url}/readyz did not answer 200 within 60 s`);
+}
+
 describe('the built images, run as the cluster runs them', function () {
   this.timeout(120_000);
   let modelsCopy = '';
@@ -92,7 +106,7 @@ describe('the built images, run as the cluster runs them', function () {
       '--env', 'MODEL_VERSION=v1', '--env', `MODEL_PATH=${MODEL_MOUNT_PATH}/v1`, '--env', 'SHADOW_MODE=false',
     ]);
     const url = `http://127.0.0.1:${port}`;
-    await eventually('the model container ready', async () => assert.equal(await status(`${url}/readyz`), 200), { timeoutMs: 60_000 });
+    await waitReady(id, url);
     return { id, url };
   }
 
@@ -113,7 +127,7 @@ describe('the built images, run as the cluster runs them', function () {
     const port = await freePort();
     const app = await startContainer('app', ['--env', `APP_SERVER_PORT=${port}`, '--env', `MODEL_HOST=${model.url}`, '--env', 'APP_VERSION=v1']);
     const url = `http://127.0.0.1:${port}`;
-    await eventually('the app container ready', async () => assert.equal(await status(`${url}/readyz`), 200), { timeoutMs: 60_000 });
+    await waitReady(app, url);
     const page = await fetch(`${url}/`);
     assert.equal(page.status, 200);
     assert.match(await page.text(), /<html/i);
