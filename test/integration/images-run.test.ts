@@ -4,15 +4,22 @@
 // the reason printed, where podman is missing or the images are not built (hack/images.sh builds them).
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { chmod, cp, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, copyFile, cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../../hack/cluster/control-plane.ts';
 import { MODEL_MOUNT_PATH, RUN_AS_ID } from '../../src/operator/render/workloads.ts';
+import { createKubeClient } from '../../src/operator/kube/client.ts';
+import { useCluster } from '../support/cluster.ts';
+import { installCrd } from '../support/crd.ts';
+import { eventually } from '../support/eventually.ts';
 import { trainedModelsDir } from '../support/model-service.ts';
+import { OPERATOR_NAMESPACE, operatorKubeconfig } from '../support/operator.ts';
+import { conditionOf, readExperiment } from '../support/owned-objects.ts';
 
 const run = promisify(execFile);
+const repositoryRoot = path.resolve(import.meta.dirname, '../..');
 const TAG = process.env.SMSX_IMAGE_TAG ?? '0.1.0';
 const image = (name: string) => `ghcr.io/sms-experiment/${name}:${TAG}`;
 // crun refuses hybrid cgroup set-ups; runc with explicit ulimits runs everywhere podman does.
@@ -143,5 +150,50 @@ describe('the built images, run as the cluster runs them', function () {
   it('the operator image starts under the same restrictions and prints its usage', async () => {
     const output = await podman(['run', '--rm', ...RESTRICTED, image('operator'), '--help']);
     assert.match(output, /usage|--/i);
+  });
+});
+
+describe('the operator image against the local control plane', function () {
+  this.timeout(180_000);
+  let kubeconfigDir = '';
+
+  before(function () {
+    const reason = unavailableReason();
+    if (reason) {
+      process.stdout.write(`      (operator image: skipped because ${reason})\n`);
+      this.skip();
+    }
+  });
+
+  after(async () => {
+    if (kubeconfigDir) await rm(kubeconfigDir, { recursive: true, force: true });
+  });
+
+  it('reconciles the canary sample to Ready with the operator\'s ServiceAccount and exits 0 on SIGTERM', async () => {
+    const cluster = await useCluster();
+    await installCrd(cluster);
+    const client = createKubeClient(cluster.kubeConfig);
+    // The ServiceAccount's kubeconfig, readable by uid 10001 and mounted read-only.
+    kubeconfigDir = await mkdtemp(path.join(tmpdir(), 'sms-image-kubeconfig-'));
+    await chmod(kubeconfigDir, 0o755);
+    await copyFile(await operatorKubeconfig(cluster), path.join(kubeconfigDir, 'kubeconfig'));
+    await chmod(path.join(kubeconfigDir, 'kubeconfig'), 0o644);
+    const namespace = await cluster.createNamespace('image');
+    const port = await freePort();
+    const id = await startContainer('operator', ['--volume', `${kubeconfigDir}:/kube:ro`], [
+      '--kubeconfig', '/kube/kubeconfig', '--namespaces', namespace,
+      '--metrics-bind-address', '127.0.0.1', '--metrics-port', String(port),
+      '--leader-election-namespace', OPERATOR_NAMESPACE, '--leader-election-identity', `image-${namespace}`,
+    ]);
+    await waitReady(id, `http://127.0.0.1:${port}`);
+    const applied = await cluster.kubectl(['apply', '-n', namespace, '-f', path.join(repositoryRoot, 'config/samples/experiments_v1alpha1_smsexperiment_canary.yaml')]);
+    assert.equal(applied.code, 0, applied.stderr);
+    await eventually('the canary sample to be Ready', async () => {
+      const experiment = await readExperiment(client, namespace, 'sms-app');
+      assert.equal(experiment?.status?.observedGeneration, experiment?.metadata.generation);
+      assert.equal(conditionOf(experiment, 'Ready')?.status, 'True', JSON.stringify(experiment?.status));
+    }, { timeoutMs: 90_000 });
+    const stopped = await stopContainer(id);
+    assert.equal(stopped.exitCode, 0, stopped.logs);
   });
 });
