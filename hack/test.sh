@@ -10,9 +10,14 @@ ensure_node
 phase "npm dependencies"
 ensure_npm_dependencies
 phase "Debian tools"
-ensure_debian_tools openssl:openssl promtool:prometheus prometheus:prometheus chromium:chromium ruby:ruby ansible-playbook:ansible ansible-lint:ansible-lint
+ensure_debian_tools openssl:openssl promtool:prometheus prometheus:prometheus chromium:chromium ruby:ruby ansible-playbook:ansible ansible-lint:ansible-lint \
+  podman:podman buildah:buildah runc:runc mmdebstrap:mmdebstrap
 phase "Control-plane binaries"
 ensure_cluster_binaries --with-istio-routes
+phase "Images"
+# The three images on a local Node/Debian stand-in (cached); their run tests skip, saying why, where
+# podman cannot run containers (it needs root here).
+if [[ $(id -u) == 0 ]]; then "$REPO_ROOT/hack/images.sh"; else echo "Images: not built (podman needs root); their run tests will skip"; fi
 phase "Lint and type-check"
 cd "$REPO_ROOT"
 npm run --silent lint
