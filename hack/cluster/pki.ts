@@ -2,6 +2,7 @@
 // server's serving certificate, an admin client certificate in system:masters, and the
 // service-account signing key pair. ECDSA P-256 keys keep generation fast.
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -43,7 +44,10 @@ async function signedCertificate(
   const ext = path.join(dir, `${name}.ext`);
   await writeFile(ext, extensions);
   await openssl(['req', '-new', ...ecKey, '-keyout', key, '-out', csr, '-subj', subject]);
-  await openssl(['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial',
+  // A random serial per certificate: -CAcreateserial shares one ca.srl file, which certificates
+  // signed in parallel race on (seen as a failed signing).
+  const serial = `0x${randomBytes(16).toString('hex').replace(/^[89a-f]/, '1')}`;
+  await openssl(['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-set_serial', serial,
     '-days', '30', '-out', cert, '-extfile', ext]);
   return { cert, key };
 }
