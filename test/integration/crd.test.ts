@@ -17,7 +17,7 @@ import { INVALID_EXPERIMENTS, VALID_EXPERIMENTS, experimentObject } from '../sup
 const repositoryRoot = resolve(import.meta.dirname, '../..');
 const RESOURCE = `${PLURAL}.${GROUP}`;
 const sampleFile = (name: string) => resolve(repositoryRoot, `config/samples/experiments_v1alpha1_smsexperiment_${name}.yaml`);
-const SAMPLES = ['canary', 'shadow', 'full'].map((name) => ({ name, file: sampleFile(name) }));
+const SAMPLES = ['canary', 'shadow', 'full', 'progressive'].map((name) => ({ name, file: sampleFile(name) }));
 
 interface StoredExperiment {
   metadata: { name: string; generation: number };
