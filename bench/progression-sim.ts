@@ -204,7 +204,6 @@ function signalCounts(counts: { stable: Arm; canary: Arm }) {
   return { errors: of('requests', 'errors'), slow: of('requests', 'slow'), guesses: of('requests', 'guesses'), spam: of('answered', 'spam') };
 }
 
-/** Flagger's rule has no notion of advancing without evidence: its advances are not counted. */
 const RULES: { readonly name: string; readonly run: (stream: number, scenario: Scenario) => Outcome }[] = [
   { name: 'Judge, advance at 600 s', run: (stream, scenario) => runJudge(stream, scenario, ruleWith('advance')) },
   { name: 'Judge, hold at 600 s', run: (stream, scenario) => runJudge(stream, scenario, ruleWith('hold')) },
@@ -234,6 +233,13 @@ function median(values: number[]): number {
 const count = (value: number) => (Number.isNaN(value) ? '–' : Math.round(value).toLocaleString('en'));
 const minutes = (value: number) => (Number.isNaN(value) ? '–' : ((value * POLL_SECONDS) / 60).toFixed(1));
 
+/** Mean steps advanced per run on evidence and at the maximum duration (the judge's only). */
+function advancesCell(name: string, outcomes: Outcome[]): string {
+  if (name.startsWith('Flagger')) return '–';
+  const mean = (pick: (o: Outcome) => number) => (outcomes.reduce((sum, o) => sum + pick(o), 0) / outcomes.length).toFixed(2);
+  return `${mean((o) => o.advances.evidence)} / ${mean((o) => o.advances.maxDuration)}`;
+}
+
 let nextStream = 1;
 /** Every rule on the same streams of one scenario. */
 function simulate(scenario: Scenario): Map<string, Outcome[]> {
@@ -251,25 +257,23 @@ out(
 );
 
 out('Good canary (the same rates as the stable version; slow requests at the error rate)\n\n');
-out('| Error rate | Rule | promoted | false rollbacks | halted | undecided | minutes to promotion | canary requests to promotion | steps advanced on evidence |\n');
+out('| Error rate | Rule | promoted | false rollbacks | halted | undecided | minutes to promotion | canary requests to promotion | advances a run: on evidence / at 600 s |\n');
 out('| ---: | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |\n');
 for (const rate of [0.001, 0.01]) {
   const results = simulate({ rate, factor: 1, failsFromStep: 0, label: 'same' });
   for (const [name, outcomes] of results) {
     const ends = (end: End) => outcomes.filter((o) => o.end === end);
     const promoted = ends('promoted');
-    const advanced = outcomes.reduce((sum, o) => sum + o.advances.evidence + o.advances.maxDuration, 0);
-    const onEvidence = outcomes.reduce((sum, o) => sum + o.advances.evidence, 0);
     out(
       `| ${percent(rate, 1)} | ${name} | ${percent(promoted.length / streams)} | ${shareWithInterval(ends('rolled back').length, streams)} | ${percent(ends('halted').length / streams)} | ${percent(ends('undecided').length / streams)} | ` +
-        `${minutes(median(promoted.map((o) => o.poll)))} | ${count(median(promoted.map((o) => o.canaryRequests)))} | ${advanced === 0 ? '–' : percent(onEvidence / advanced, 1)} |\n`,
+        `${minutes(median(promoted.map((o) => o.poll)))} | ${count(median(promoted.map((o) => o.canaryRequests)))} | ${advancesCell(name, outcomes)} |\n`,
     );
   }
 }
 
 out('\nBad canary: share rolled back; medians over the rolled-back streams of the canary requests and minutes from the start of the failure; wrong promotions\n\n');
-out('| Stable error rate | Canary | Rule | rolled back | canary requests to rollback | minutes to rollback | wrongly promoted | halted | undecided | rolled back before the failure |\n');
-out('| ---: | --- | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |\n');
+out('| Stable error rate | Canary | Rule | rolled back | canary requests to rollback | minutes to rollback | wrongly promoted | halted | undecided | rolled back before the failure | advances a run: on evidence / at 600 s |\n');
+out('| ---: | --- | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |\n');
 for (const rate of [0.001, 0.01]) {
   const scenarios: Scenario[] = [
     { rate, factor: 2, failsFromStep: 0, label: '2× from the start' },
@@ -283,7 +287,7 @@ for (const rate of [0.001, 0.01]) {
       const afterFailure = rolledBack.flatMap((o) => (o.failure === null ? [] : [{ polls: o.poll - o.failure.poll, requests: o.canaryRequests - o.failure.canaryRequests }]));
       out(
         `| ${percent(rate, 1)} | ${scenario.label} | ${name} | ${percent(afterFailure.length / streams)} | ${count(median(afterFailure.map((r) => r.requests)))} | ${minutes(median(afterFailure.map((r) => r.polls)))} | ` +
-          `${shareWithInterval(ends('promoted').length, streams)} | ${percent(ends('halted').length / streams)} | ${percent(ends('undecided').length / streams)} | ${scenario.failsFromStep === 0 ? '–' : percent((rolledBack.length - afterFailure.length) / streams)} |\n`,
+          `${shareWithInterval(ends('promoted').length, streams)} | ${percent(ends('halted').length / streams)} | ${percent(ends('undecided').length / streams)} | ${scenario.failsFromStep === 0 ? '–' : percent((rolledBack.length - afterFailure.length) / streams)} | ${advancesCell(name, outcomes)} |\n`,
       );
     }
   }
