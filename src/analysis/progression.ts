@@ -85,7 +85,8 @@ export function decideStep(rule: StepRule, evidence: StepEvidence, elapsedSecond
   const signals = validateEvidence(evidence, rule);
   requireElapsed(elapsedSeconds);
 
-  // Each bound on a canary's rate is one more statement at the level of a rate test, α/(2m).
+  // Each bound on a canary's rate is one more statement at the level of a rate test, α/(2m); a
+  // gate's pass is an OR of it and the ratio's, so it errs with probability up to α/m.
   const rateThreshold = Math.log((2 * rule.signalCount) / rule.alpha);
   const readings = rule.gates.map((gate) => readGate(gate, signals.get(gate.signal) as Signal, rateThreshold));
 
