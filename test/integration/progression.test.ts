@@ -243,12 +243,13 @@ describe('operator progression: steps, rollback and promotion on evidence from a
     }, { timeoutMs: 120_000, intervalMs: 100 });
     await load.stop(); // nothing new while the operator is away, so the step cannot finish meanwhile
     assert.equal(await operator.kill('SIGKILL'), 'SIGKILL');
-    const killedAt = new Date().toISOString();
+    const killedAt = Date.now();
     const stored = await experimentIn('restart');
     await operator.start();
     const after = await eventually('a round of the restarted operator', async () => {
       const experiment = await experimentIn('restart');
-      assert.ok((experiment.status?.analysis?.lastCollectedAt ?? '') > killedAt.slice(0, 19), 'no round since the restart yet');
+      // Status times have whole seconds: a round before the kill is stamped at or before it.
+      assert.ok(Date.parse(experiment.status?.analysis?.lastCollectedAt ?? '') > killedAt, 'no round since the restart yet');
       return experiment;
     }, { timeoutMs: 60_000, intervalMs: 200 });
     const errorsOf = (experiment: SmsExperiment) => experiment.status?.analysis?.signals?.find((signal) => signal.name === 'errors');
