@@ -122,7 +122,8 @@ describe('operator progression: steps, rollback and promotion on evidence from a
     await Promise.all(loads.map((load) => load.stop()));
     await operator?.stop();
     await prometheus?.stop();
-    await Promise.all([...Object.values(apps).flatMap((pair) => [pair.stable, pair.canary]), ...Object.values(models)].map((running) => running?.stop()));
+    const processes = [...Object.values(apps).flatMap((pair) => (pair.canary ? [pair.stable, pair.canary] : [pair.stable])), ...Object.values(models)];
+    await Promise.all(processes.map((running) => running.stop()));
     if (workDirectory) await rm(workDirectory, { recursive: true, force: true });
     if (figures.length > 0) console.log(`\n  Figures:\n${figures.map((line) => `    ${line}`).join('\n')}\n`);
   });
