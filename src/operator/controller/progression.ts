@@ -129,7 +129,10 @@ export function nextProgression(input: ProgressionInput): ProgressionOutcome {
   if (request !== undefined && request.raw !== progression.handledRequest) apply(handleRequest(spec, rule, progression, request, input, now));
   apply(noteWeightEdit(spec, progression));
 
-  if (progression.phase === 'Progressing') apply(progressCanary(spec, rule, progression, input, now));
+  // A step held at its maximum duration keeps being judged: later evidence still advances it, and
+  // a regression still rolls it back.
+  const held = progression.phase === 'Paused' && progression.pausedBy === 'max-duration';
+  if (progression.phase === 'Progressing' || held) apply(progressCanary(spec, rule, progression, input, now));
   else if (progression.phase === 'Shadowing') apply(progressShadow(spec, rule, progression, input, now));
   return { progression, events };
 }
@@ -333,6 +336,7 @@ function progressCanary(spec: SmsExperimentSpec, rule: ProgressionSpec, run: Pro
     case 'advance':
       return advance(spec, rule, current, 'Advanced', decision.message, canaryRequests, now);
     case 'hold':
+      if (current.phase === 'Paused') return { progression: { ...current, message: `held at ${label}: ${decision.message}` }, events: [] };
       return {
         progression: { ...current, phase: 'Paused', pausedBy: 'max-duration', message: `held at ${label}: ${decision.message}`, nextAction: 'kubectl smsx skip to take the next step anyway, resume to keep collecting, or abort' },
         events: [{ type: 'Warning', reason: 'Held', message: `Held the run at ${label}: ${decision.message}` }],

@@ -146,6 +146,11 @@ describe('progression', () => {
       const held = round(hold, first, { analysis: undecided, now: T0 + 61_000 });
       assert.equal(held.progression.phase, 'Paused');
       assert.equal(held.progression.pausedBy, 'max-duration');
+      const stillHeld = round(hold, held.progression, { analysis: undecided, now: T0 + 70_000 });
+      assert.equal(stillHeld.progression.phase, 'Paused');
+      assert.deepEqual(stillHeld.events, [], 'held once, not every round');
+      assert.equal(round(hold, held.progression, { analysis: GOOD, now: T0 + 90_000 }).progression.step, 2, 'later evidence still advances a held step');
+      assert.equal(round(hold, held.progression, { analysis: BAD, now: T0 + 90_000 }).progression.phase, 'RolledBack', 'and a regression still rolls it back');
       const onward = canarySpec({ maxStepDuration: '1m', onMaxDuration: 'advance' });
       const advanced = round(onward, round(onward, round(onward, undefined).progression).progression, { analysis: undecided, now: T0 + 61_000 });
       assert.equal(advanced.progression.step, 2);
