@@ -33,7 +33,8 @@ async function routesOf(client: KubeClient, namespace: string, name: string): Pr
 export async function liveRouting(client: KubeClient, namespace: string, experiment: string): Promise<FollowedRouting> {
   const names = experimentNames(experiment);
   const app = await routesOf(client, namespace, names.appVirtualService);
-  const weighted = app.find((route) => route.name === ROUTE_NAMES.experimentWeighted)?.route ?? [];
+  // Canary mode weighs the experiment host's route; shadow mode sends it all to stable.
+  const weighted = app.find((route) => route.name === ROUTE_NAMES.experimentWeighted || route.name === ROUTE_NAMES.experimentStable)?.route ?? [];
   const weights: Record<string, number> = {};
   for (const destination of weighted) {
     const subset = destination.destination?.subset;
