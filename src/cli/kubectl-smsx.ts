@@ -61,7 +61,7 @@ export function parseArgs(args: readonly string[]): Command {
 }
 
 const percent = (share: number) => `${(share * 100).toFixed(1)}%`;
-const bound = (value: number | undefined) => (value === undefined || value < 0 ? '∞' : value.toPrecision(3));
+const bound = (value: number | undefined) => (value === undefined || value < 0 ? '∞' : value === 0 ? '0' : value.toPrecision(3));
 
 /** The run as text: what `kubectl smsx status` prints. */
 export function formatStatus(experiment: SmsExperiment): string {
