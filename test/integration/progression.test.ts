@@ -192,9 +192,9 @@ describe('operator progression: steps, rollback and promotion on evidence from a
       assert.deepEqual(routing.weights, { v2: 100 });
       return routing;
     });
-    // (0 while the readiness gate still held the canary back at the start.)
-    const followedCanary = [...new Set(load.followed.map((entry) => entry.routing.weights.v2 ?? 0))].filter((weight) => weight > 0);
-    assert.deepEqual(followedCanary, [10, 25, 50, 100], 'the canary weights followed, in order');
+    // (0 while the readiness gate still held the canary back at the start; 100 once a batch ran after the promotion.)
+    const followedCanary = [...new Set(load.followed.map((entry) => entry.routing.weights.v2 ?? 0))].filter((weight) => weight > 0 && weight < 100);
+    assert.deepEqual(followedCanary, [10, 25, 50], 'the canary weights followed, in order');
     assert.deepEqual(routed.weights, { v2: 100 });
     figures.push(`good canary: promoted in ${((Date.now() - started) / 1000).toFixed(0)} s; ${stepTable(promoted).join('; ')}`);
     await load.stop();
@@ -272,8 +272,12 @@ describe('operator progression: steps, rollback and promotion on evidence from a
     await load.stop();
     const history = promoted.status?.progression?.history ?? [];
     assert.deepEqual(history.map((record) => [record.step, record.outcome]), [[0, 'ShadowPassed'], [1, 'Advanced']]);
-    assert.equal(promoted.status?.mode, 'canary');
-    assert.deepEqual(promoted.status?.weights, { stable: 0, canary: 100 });
+    assert.deepEqual(promoted.status?.progression?.weights, { stable: 0, canary: 100 });
+    await eventually('the promotion in effect', async () => {
+      const experiment = await experimentIn('agree');
+      assert.equal(experiment.status?.mode, 'canary');
+      assert.deepEqual(experiment.status?.weights, { stable: 0, canary: 100 });
+    });
     assert.ok(load.followed.some((entry) => entry.routing.mirror !== undefined), 'the shadow phase mirrored');
     assert.ok((load.tally.byVersion.v2?.requests ?? 0) > 0, 'the canary served requests after the shadow phase');
     figures.push(`agreeing shadow: ${stepTable(promoted).join('; ')}`);
