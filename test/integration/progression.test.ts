@@ -172,7 +172,12 @@ describe('operator progression: steps, rollback and promotion on evidence from a
   }
 
   const stepTable = (experiment: SmsExperiment) =>
-    (experiment.status?.progression?.history ?? []).map((record) => `step ${record.step} (${record.canaryWeight}%): ${record.outcome} after ${((Date.parse(record.endedAt) - Date.parse(record.startedAt)) / 1000).toFixed(0)} s, ${record.canaryRequests} canary requests`);
+    (experiment.status?.progression?.history ?? []).map((record) =>
+      record.step === 0
+        ? `shadow phase: ${record.outcome} after ${seconds(record)} s, ${record.canaryRequests} mirrored messages compared`
+        : `step ${record.step} (${record.canaryWeight}%): ${record.outcome} after ${seconds(record)} s, ${record.canaryRequests} canary requests`,
+    );
+  const seconds = (record: { startedAt: string; endedAt: string }) => ((Date.parse(record.endedAt) - Date.parse(record.startedAt)) / 1000).toFixed(0);
 
   it('walks a good canary through every step to Promoted; kubectl wait sees the condition', async () => {
     await apply('good', canarySpec([10, 25, 50, 100]));
@@ -314,6 +319,7 @@ describe('operator progression: steps, rollback and promotion on evidence from a
     const status = await smsx('status', EXPERIMENT);
     assert.match(status, /Phase: Aborted/);
     assert.match(status, /History:\n {2}step 1 +10% {2}Aborted/);
+    figures.push(`kubectl smsx status after abort:\n${status.replace(/^/gm, '      ')}`);
     // A mistyped action is refused by the plugin itself, with the usage.
     await assert.rejects(smsx('rewind', EXPERIMENT), /unknown command "rewind"/);
   });
