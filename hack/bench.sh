@@ -7,7 +7,8 @@
 # App: app [seconds] [connections] (autocannon against app + model, cache hits and misses).
 # Feature selection for the model: features [seeds] (cross-validation, slow).
 # Statistics: analysis-sim [streams] [requests/minute] [polls] [k] (the judge against Flagger's rule
-# on simulated streams), analysis-judge [experiments] [snapshots] (speed of npm run analysis:judge).
+# on simulated streams), analysis-judge [experiments] [snapshots] (speed of npm run analysis:judge),
+# progression-sim [streams] [horizon minutes] (whole canary runs: the progression rule against Flagger's).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/setup.sh"
 ensure_node
@@ -29,15 +30,17 @@ case "$what" in
   features) node bench/model-features.ts "$@" ;;
   analysis-sim) node bench/analysis-sim.ts "$@" ;;
   analysis-judge) node bench/analysis-judge.ts "$@" ;;
+  progression-sim) node bench/progression-sim.ts "$@" ;;
   all)
     node bench/model-inference.ts
     node bench/model-http.ts
     node bench/app-load.ts
     node bench/analysis-sim.ts
     node bench/analysis-judge.ts
+    node bench/progression-sim.ts
     operator_setup
     node bench/weight-latency.ts 200
     node bench/scale.ts 500
     ;;
-  *) echo "usage: hack/bench.sh [latency|scale|model|model-http|app|features|analysis-sim|analysis-judge|all] [size...]" >&2; exit 2 ;;
+  *) echo "usage: hack/bench.sh [latency|scale|model|model-http|app|features|analysis-sim|analysis-judge|progression-sim|all] [size...]" >&2; exit 2 ;;
 esac

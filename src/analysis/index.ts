@@ -4,6 +4,19 @@ export { AnalysisInputError } from './errors.ts';
 export { type ExperimentJudgement, type ExperimentOptions, type ExperimentState, type SignalResult, judgeExperiment, overallVerdict } from './experiment.ts';
 export { logBayesFactor, logOddsInterval } from './mixture.ts';
 export {
+  type Gate,
+  type GateSignal,
+  type ShadowDecision,
+  type ShadowEvidence,
+  type ShadowLean,
+  type ShadowRule,
+  type StepDecision,
+  type StepEvidence,
+  type StepRule,
+  decideShadow,
+  decideStep,
+} from './progression.ts';
+export {
   type ArmCounts,
   DEFAULT_ALPHA,
   DEFAULT_CONCENTRATION,

@@ -45,6 +45,8 @@ export const PRINTER_COLUMNS: readonly PrinterColumn[] = [
   { name: 'Canary%', type: 'integer', jsonPath: '.status.weights.canary', description: 'Percentage of the experiment host routed to the canary app.' },
   { name: 'Mirror%', type: 'number', jsonPath: '.status.mirrorPercent', description: 'Percentage of model calls mirrored to the shadow model.' },
   { name: 'Ready', type: 'string', jsonPath: '.status.ready', description: 'Ready pods over desired pods, all versions.' },
+  { name: 'Phase', type: 'string', jsonPath: '.status.progression.phase', description: 'Progressive delivery: Shadowing, Progressing, Paused, Halted, Promoted, RolledBack, Aborted or ShadowRejected.' },
+  { name: 'Step', type: 'integer', jsonPath: '.status.progression.step', description: 'The step of the progression (0 while the shadow is judged).', priority: 1 },
   { name: 'Verdict', type: 'string', jsonPath: '.status.analysis.verdict', description: 'The analysis of the canary step: worse, better, no-difference-yet or sample-ratio-mismatch.' },
   {
     name: 'Reason',

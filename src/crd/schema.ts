@@ -347,6 +347,89 @@ export const storageSpecSchema = described(
 /** The app's request-latency bucket bounds (seconds): a slow-request threshold must be one of them. */
 export const LATENCY_BUCKET_BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
 
+/** Signals a progression can gate on: the canary signals of the analysis (higher = worse for each). */
+export const GATE_SIGNALS = ['errors', 'slow', 'spam', 'guesses'] as const;
+export const SHADOW_LEANS = ['shadow-flags-more-spam', 'stable-flags-more-spam'] as const;
+export const DEFAULT_STEPS = [5, 10, 25, 50, 100];
+const MAX_STEPS = 20;
+const MAX_STEP_DURATION = '24h';
+
+const stepDuration = (what: string, defaultDuration: string) =>
+  described(z.string().max(32), `${what}, a duration from 10s to ${MAX_STEP_DURATION} written with h, m, s or ms, e.g. 10m. Default ${defaultDuration}.`, [
+    {
+      rule: `self.matches(${celString(GO_DURATION)}) && duration(self) >= duration('10s') && duration(self) <= duration(${celString(MAX_STEP_DURATION)})`,
+      message: `must be a duration from 10s to ${MAX_STEP_DURATION} written with h, m, s or ms, e.g. 10m`,
+      holds: (text: string) => {
+        const seconds = durationSeconds(text);
+        return seconds !== undefined && seconds >= 10 && seconds <= 86_400;
+      },
+    },
+  ]).default(defaultDuration);
+
+export const gateSchema = described(
+  z.object({
+    signal: described(z.enum(GATE_SIGNALS), 'The signal that gates the steps: errors (5xx answers), slow (requests slower than slowRequestSeconds), spam (spam answers) or guesses (answers the user said were wrong).'),
+    margin: described(
+      z.number().min(0).max(10),
+      'Tolerance, relative to the stable version: the canary may have up to (1 + margin) times the stable event rate. A canary shown above it is rolled back; one shown below it passes. 0 to 10. Default 0.2.',
+    ).default(0.2),
+    negligibleRate: described(
+      z.number().min(0).lt(1),
+      "An event rate so small that the difference does not matter: a canary whose own rate is shown below it passes whatever the ratio (with no events in either version the ratio cannot be bounded). 0 (never) to below 1. Default 0.01.",
+    ).default(0.01),
+  }),
+  'One signal that gates the steps, with its tolerance.',
+);
+
+export const fromShadowSchema = described(
+  z.object({
+    minAgreement: described(z.number().gt(0).max(1), 'Share of mirrored messages the shadow model must be shown to classify as the stable model does (the lower end of the agreement interval) before it becomes the canary. Above 0, at most 1. Default 0.95.').default(0.95),
+    minComparisons: described(z.number().int().min(1).max(10_000_000), 'Mirrored messages compared before the shadow may become the canary. At least 1. Default 200.').default(200),
+    rejectLeans: described(
+      z.array(z.enum(SHADOW_LEANS)).max(2),
+      'Leans of the disagreements that reject the shadow once shown, e.g. [shadow-flags-more-spam] for a model that must not flag more. Default none.',
+      [],
+      { 'x-kubernetes-list-type': 'set' },
+    ).default([]),
+    maxDuration: stepDuration('How long the shadow may take to pass before it is rejected', '30m'),
+  }),
+  'Start in shadow mode: the shadow model becomes the canary (its image and artifact in the canary model slot) once its agreement passes, then the steps run. Needs mode: shadow.',
+);
+
+export const progressionSpecSchema = described(
+  z.object({
+    steps: described(
+      z.array(z.number().int().min(1).max(100)).min(1).max(MAX_STEPS),
+      `Canary weights (percent) of the steps, strictly increasing, each 1 to 100, at most ${MAX_STEPS}. After the last step (or on reaching 100) the canary is promoted: all traffic goes to it. Default ${DEFAULT_STEPS.join(', ')}.`,
+      [
+        {
+          rule: 'self.isSorted() && self.all(step, self.indexOf(step) == self.lastIndexOf(step))',
+          message: 'steps must be strictly increasing, e.g. [5, 10, 25, 50, 100]',
+          holds: (steps: number[]) => steps.every((step, index) => index === 0 || step > (steps[index - 1] as number)),
+        },
+      ],
+    ).default(DEFAULT_STEPS),
+    minCanaryRequests: described(z.number().int().min(1).max(10_000_000), 'Canary requests a step needs before the evidence may advance it. At least 1. Default 200.').default(200),
+    maxStepDuration: stepDuration('The longest a step lasts: then it advances or holds (onMaxDuration) unless the canary was shown worse', '10m'),
+    onMaxDuration: described(
+      z.enum(['hold', 'advance']),
+      'What happens when a step reaches maxStepDuration without the evidence deciding: hold (stay, phase Paused, a person decides) or advance (no harm was shown, so take the next step). Default hold.',
+    ).default('hold'),
+    gates: described(z.array(gateSchema).min(1).max(GATE_SIGNALS.length), 'The signals that gate the steps, each at most once. Default errors and slow, margin 0.2 each.', [
+      {
+        rule: 'self.all(gate, self.filter(other, other.signal == gate.signal).size() == 1)',
+        message: 'gates may name each signal once',
+        holds: (gates: { signal: string }[]) => new Set(gates.map((gate) => gate.signal)).size === gates.length,
+      },
+    ]).default([
+      { signal: 'errors', margin: 0.2, negligibleRate: 0.01 },
+      { signal: 'slow', margin: 0.2, negligibleRate: 0.01 },
+    ]),
+    fromShadow: fromShadowSchema.optional(),
+  }),
+  'Progressive delivery: the operator drives the canary weight through the steps on the evidence, rolls back a canary shown worse and promotes one shown not worse. spec.traffic.weights then only override: an edit during a run pauses it and takes effect. Absent: the weights are the user\'s, untouched.',
+);
+
 export const analysisSpecSchema = described(
   z.object({
     alpha: described(
@@ -364,8 +447,9 @@ export const analysisSpecSchema = described(
         },
       ],
     ).default(0.25),
+    progression: progressionSpecSchema.optional(),
   }),
-  'How the operator judges the evidence it reads from Prometheus (with its --prometheus-url): it only observes, it changes no weight.',
+  'How the operator judges the evidence it reads from Prometheus (with its --prometheus-url); with progression it also drives the canary weight on it.',
 );
 
 export const DEFAULT_PROGRESS_DEADLINE_SECONDS = 600;
@@ -440,6 +524,13 @@ export const smsExperimentSpecSchema = described(
   'Desired state of the experiment; every field has a default, so spec: {} is a 90/10 canary.',
   [
     ...servingReplicaRules(),
+    {
+      rule: whenPresent(['mode', 'analysis'], "!has(self.analysis.progression) || ((self.mode == 'shadow') == has(self.analysis.progression.fromShadow))"),
+      message:
+        'analysis.progression.fromShadow goes with mode: shadow and only there: a progression in shadow mode starts by judging the shadow model, one in canary mode steps the canary at once',
+      fieldPath: '.analysis.progression',
+      holds: (spec) => spec.analysis.progression === undefined || (spec.mode === 'shadow') === (spec.analysis.progression.fromShadow !== undefined),
+    },
     {
       rule: whenPresent(
         ['ingress', 'istio', 'istio.hosts'],
@@ -536,6 +627,52 @@ export const analysisStatusSchema = described(
   'What the operator measured and concluded for the current step (needs its --prometheus-url).',
 );
 
+/** The annotation a person (or `kubectl smsx`) sets to act on a run: `<action>` or `<action>/<nonce>`, each value acted on once. */
+export const REQUEST_ANNOTATION = `${GROUP}/request`;
+export const REQUEST_ACTIONS = ['pause', 'resume', 'abort', 'skip', 'promote', 'retry'] as const;
+export type RequestAction = (typeof REQUEST_ACTIONS)[number];
+
+export const PROGRESSION_PHASES = ['Shadowing', 'Progressing', 'Paused', 'Halted', 'Promoted', 'RolledBack', 'Aborted', 'ShadowRejected'] as const;
+/** Phases a run ends in: their weights stay until the versions change or a person retries. */
+export const TERMINAL_PHASES: ReadonlySet<string> = new Set(['Promoted', 'RolledBack', 'Aborted', 'ShadowRejected']);
+
+const weightsStatus = (description: string) =>
+  described(z.object({ stable: described(z.number().int(), 'Percent to the stable app.'), canary: described(z.number().int(), 'Percent to the canary app.') }), description);
+
+export const progressionRecordSchema = described(
+  z.object({
+    step: described(z.number().int().min(0), 'The step (1-based; 0 is the shadow phase).'),
+    canaryWeight: described(z.number().int(), 'The canary weight of the step (0 in the shadow phase).'),
+    startedAt: described(z.string(), 'When the step began (RFC 3339).'),
+    endedAt: described(z.string(), 'When it ended (RFC 3339).'),
+    outcome: described(z.string(), 'Advanced, Promoted, RolledBack, Halted, Held, Paused, Aborted, Skipped, ShadowPassed or ShadowRejected.'),
+    canaryRequests: described(z.number().int().min(0), 'Canary requests (mirrored messages in the shadow phase) the step saw.'),
+    message: described(z.string(), 'The evidence behind the outcome.'),
+  }),
+  'One ended step of the run.',
+);
+
+export const progressionStatusSchema = described(
+  z.object({
+    run: described(z.string(), 'The versions and steps this run is about; when they change a new run starts from the first step.'),
+    phase: described(z.enum(PROGRESSION_PHASES), 'Shadowing, Progressing, Paused, Halted (the split is broken: the evidence cannot be trusted), Promoted, RolledBack, Aborted or ShadowRejected.'),
+    step: described(z.number().int().min(0), 'The current step, 1-based (0 while the shadow is judged).'),
+    steps: described(z.number().int().min(1), 'How many steps the run has.'),
+    mode: described(z.enum(['canary', 'shadow']), 'The mode the run puts in effect.'),
+    weights: weightsStatus('The weights the run drives (the steps\' weight, 100/0 after a rollback, 0/100 once promoted).'),
+    weightsFrom: described(z.enum(['steps', 'spec']), 'Whose weights are in effect: the steps\', or spec.traffic.weights after a person edited them.'),
+    acknowledgedWeights: weightsStatus('spec.traffic.weights as the run last took note of them: an edit beyond them pauses the run and takes effect.'),
+    stepStartedAt: described(z.string(), 'When the current step\'s traffic took effect (RFC 3339).').optional(),
+    epoch: described(z.number().int().min(0), 'Counts restarts of the step\'s evidence (a resume after a halt or a weight edit).'),
+    pausedBy: described(z.enum(['request', 'weights-edited', 'max-duration']), 'Why the run is paused.').optional(),
+    handledRequest: described(z.string(), 'The last request (annotation) acted on.').optional(),
+    message: described(z.string(), 'Where the run stands, with the evidence.'),
+    nextAction: described(z.string(), 'What a person does next, if anything.').optional(),
+    history: described(z.array(progressionRecordSchema).max(64), 'The ended steps, oldest first.', [], { 'x-kubernetes-list-type': 'atomic' }),
+  }),
+  'Progressive delivery (spec.analysis.progression): the run\'s phase, step and weights, written by the analysis loop.',
+);
+
 export const smsExperimentStatusSchema = described(
   z.object({
     observedGeneration: described(z.number().int().min(0), 'The metadata.generation the operator last acted on.').optional(),
@@ -561,6 +698,7 @@ export const smsExperimentStatusSchema = described(
       'x-kubernetes-list-type': 'atomic',
     }).optional(),
     analysis: analysisStatusSchema.optional(),
+    progression: progressionStatusSchema.optional(),
   }),
   'Observed state, written by the operator.',
 );
@@ -604,6 +742,9 @@ export type SmsExperimentStatus = z.output<typeof smsExperimentStatusSchema>;
 export type SmsExperiment = z.output<typeof smsExperimentSchema>;
 export type Condition = z.output<typeof conditionSchema>;
 export type AnalysisStatus = z.output<typeof analysisStatusSchema>;
+export type ProgressionSpec = z.output<typeof progressionSpecSchema>;
+export type ProgressionStatus = z.output<typeof progressionStatusSchema>;
+export type ProgressionPhase = ProgressionStatus['phase'];
 export type Mode = SmsExperimentSpec['mode'];
 
 export { durationSeconds } from './formats.ts';

@@ -17,7 +17,7 @@ import { INVALID_EXPERIMENTS, VALID_EXPERIMENTS, experimentObject } from '../sup
 const repositoryRoot = resolve(import.meta.dirname, '../..');
 const RESOURCE = `${PLURAL}.${GROUP}`;
 const sampleFile = (name: string) => resolve(repositoryRoot, `config/samples/experiments_v1alpha1_smsexperiment_${name}.yaml`);
-const SAMPLES = ['canary', 'shadow', 'full'].map((name) => ({ name, file: sampleFile(name) }));
+const SAMPLES = ['canary', 'shadow', 'full', 'progressive'].map((name) => ({ name, file: sampleFile(name) }));
 
 interface StoredExperiment {
   metadata: { name: string; generation: number };
@@ -167,16 +167,16 @@ describe('SmsExperiment CRD on a real API server', function () {
       return [cut(header), ...rows.map(cut)];
     }
 
-    it('prints mode, stable %, canary %, mirror %, ready, the verdict and age', async () => {
+    it('prints mode, stable %, canary %, mirror %, ready, the phase, the verdict and age', async () => {
       const [header, row] = table(await kubectlOk(['get', 'smsx', '-n', namespace]));
-      assert.deepStrictEqual(header, ['NAME', 'MODE', 'STABLE%', 'CANARY%', 'MIRROR%', 'READY', 'VERDICT', 'AGE']);
-      assert.deepStrictEqual(row?.slice(0, 7), ['sms-app', 'canary', '90', '10', '2.5', '4/4', ''], 'no verdict without --prometheus-url');
+      assert.deepStrictEqual(header, ['NAME', 'MODE', 'STABLE%', 'CANARY%', 'MIRROR%', 'READY', 'PHASE', 'VERDICT', 'AGE']);
+      assert.deepStrictEqual(row?.slice(0, 8), ['sms-app', 'canary', '90', '10', '2.5', '4/4', '', ''], 'no phase without a progression, no verdict without --prometheus-url');
     });
 
-    it('adds the Ready reason and the experiment host with -o wide', async () => {
+    it('adds the step, the Ready reason and the experiment host with -o wide', async () => {
       const [header, row] = table(await kubectlOk(['get', 'smsx', '-n', namespace, '-o', 'wide']));
-      assert.deepStrictEqual(header, ['NAME', 'MODE', 'STABLE%', 'CANARY%', 'MIRROR%', 'READY', 'VERDICT', 'REASON', 'HOST', 'AGE']);
-      assert.deepStrictEqual(row?.slice(0, 9), ['sms-app', 'canary', '90', '10', '2.5', '4/4', '', 'Available', 'sms-app.local']);
+      assert.deepStrictEqual(header, ['NAME', 'MODE', 'STABLE%', 'CANARY%', 'MIRROR%', 'READY', 'PHASE', 'STEP', 'VERDICT', 'REASON', 'HOST', 'AGE']);
+      assert.deepStrictEqual(row?.slice(0, 11), ['sms-app', 'canary', '90', '10', '2.5', '4/4', '', '', '', 'Available', 'sms-app.local']);
     });
 
     it('lists the experiment under the sms category', async () => {

@@ -17,7 +17,7 @@ import { installCrd } from '../support/crd.ts';
 
 const execFileAsync = promisify(execFile);
 
-const SAMPLES = ['canary', 'shadow', 'full'].map((name) => `config/samples/experiments_v1alpha1_smsexperiment_${name}.yaml`);
+const SAMPLES = ['canary', 'shadow', 'full', 'progressive'].map((name) => `config/samples/experiments_v1alpha1_smsexperiment_${name}.yaml`);
 
 function multiDocument(objects: readonly object[]): string {
   return objects.map((object) => stringify(object)).join('---\n');

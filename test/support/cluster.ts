@@ -21,6 +21,8 @@ export interface TestCluster {
   kubeConfig: KubeConfig;
   /** The local control plane, or undefined when the tests run against an existing cluster. */
   controlPlane: ControlPlane | undefined;
+  /** The kubectl binary (for programs that run it themselves, such as the kubectl plugin). */
+  kubectlPath: string;
   /** Runs kubectl with --kubeconfig set; never throws on a non-zero exit. */
   kubectl(args: string[], options?: { input?: string }): Promise<CommandResult>;
   /** Runs istioctl; never throws on a non-zero exit. */
@@ -67,6 +69,7 @@ async function connect(): Promise<TestCluster> {
     kubeconfigPath,
     kubeConfig,
     controlPlane,
+    kubectlPath: toolchain.kubectl,
     kubectl: (args, options) => runCommand(toolchain.kubectl, ['--kubeconfig', kubeconfigPath, ...args], options?.input),
     istioctl: (args, options) => runCommand(toolchain.istioctl, args, options?.input),
     async createNamespace(prefix) {

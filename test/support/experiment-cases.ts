@@ -172,6 +172,84 @@ export const INVALID_EXPERIMENTS: readonly InvalidExperiment[] = [
     serverMessage: 'greater than 0',
   },
   {
+    title: 'an alpha above 0.5',
+    spec: { analysis: { alpha: 0.6 } },
+    field: 'spec.analysis.alpha',
+    message: 'Too big',
+    serverMessage: 'less than or equal to 0.5',
+  },
+  {
+    title: 'progression steps that do not increase',
+    spec: { analysis: { progression: { steps: [10, 5, 50] } } },
+    field: 'spec.analysis.progression.steps',
+    message: 'steps must be strictly increasing',
+  },
+  {
+    title: 'a progression step repeated',
+    spec: { analysis: { progression: { steps: [10, 10, 50] } } },
+    field: 'spec.analysis.progression.steps',
+    message: 'steps must be strictly increasing',
+  },
+  {
+    title: 'a progression step over 100',
+    spec: { analysis: { progression: { steps: [10, 50, 120] } } },
+    field: 'spec.analysis.progression.steps[2]',
+    message: 'Too big',
+    serverMessage: 'less than or equal to 100',
+  },
+  {
+    title: 'a negative gate margin',
+    spec: { analysis: { progression: { gates: [{ signal: 'errors', margin: -0.1 }] } } },
+    field: 'spec.analysis.progression.gates[0].margin',
+    message: 'Too small',
+    serverMessage: 'greater than or equal to 0',
+  },
+  {
+    title: 'zero minimum canary requests',
+    spec: { analysis: { progression: { minCanaryRequests: 0 } } },
+    field: 'spec.analysis.progression.minCanaryRequests',
+    message: 'Too small',
+    serverMessage: 'greater than or equal to 1',
+  },
+  {
+    title: 'a gate on an unknown signal',
+    spec: { analysis: { progression: { gates: [{ signal: 'latency' }] } } },
+    field: 'spec.analysis.progression.gates[0].signal',
+    message: 'Invalid option',
+    serverMessage: 'Unsupported value: "latency"',
+  },
+  {
+    title: 'a signal gated twice',
+    spec: { analysis: { progression: { gates: [{ signal: 'errors' }, { signal: 'errors', margin: 1 }] } } },
+    field: 'spec.analysis.progression.gates',
+    message: 'gates may name each signal once',
+  },
+  {
+    title: 'a step duration without a unit',
+    spec: { analysis: { progression: { maxStepDuration: '600' } } },
+    field: 'spec.analysis.progression.maxStepDuration',
+    message: 'must be a duration from 10s to 24h',
+  },
+  {
+    title: 'fromShadow in canary mode',
+    spec: { analysis: { progression: { fromShadow: {} } } },
+    field: 'spec.analysis.progression',
+    message: 'analysis.progression.fromShadow goes with mode: shadow',
+  },
+  {
+    title: 'a progression in shadow mode without fromShadow',
+    spec: { mode: 'shadow', analysis: { progression: {} } },
+    field: 'spec.analysis.progression',
+    message: 'analysis.progression.fromShadow goes with mode: shadow',
+  },
+  {
+    title: 'a shadow agreement bar of zero',
+    spec: { mode: 'shadow', analysis: { progression: { fromShadow: { minAgreement: 0 } } } },
+    field: 'spec.analysis.progression.fromShadow.minAgreement',
+    message: 'Too small',
+    serverMessage: 'greater than 0',
+  },
+  {
     title: 'a progress deadline of zero',
     spec: { progressDeadlineSeconds: 0 },
     field: 'spec.progressDeadlineSeconds',
@@ -362,6 +440,12 @@ export const VALID_EXPERIMENTS: readonly ValidExperiment[] = [
   { title: 'an immediate alert', spec: { monitoring: { highRequestRate: { perMinute: 0.5, for: '0' } } } },
   { title: 'a selector with two labels', spec: { istio: { gatewaySelector: { istio: 'ingressgateway', 'app.kubernetes.io/name': 'gw' } } } },
   { title: 'a 40-character name', name: 'a'.repeat(40), spec: {} },
+  { title: 'a progression with the default steps', spec: { analysis: { progression: {} } } },
+  {
+    title: 'a progression that gates on guesses and advances at the step bound',
+    spec: { analysis: { alpha: 0.1, progression: { steps: [20, 60], minCanaryRequests: 50, maxStepDuration: '2m', onMaxDuration: 'advance', gates: [{ signal: 'guesses', margin: 0, negligibleRate: 0 }] } } },
+  },
+  { title: 'a shadow model taken to release', spec: { mode: 'shadow', analysis: { progression: { fromShadow: { minAgreement: 0.9, rejectLeans: ['shadow-flags-more-spam'] } } } } },
 ];
 
 /** The SmsExperiment object of a case. */

@@ -3,8 +3,9 @@
 // beside the level-triggered reconciler and keeps all of its state in the status (the counters'
 // memory and the statistics' running state), so a restart or a failover continues the same step.
 // It writes with a field manager of its own, so its part of the status and the reconciler's never
-// overwrite each other. It only observes: no weight changes here.
-import type { AnalysisStatus, Condition, SmsExperiment } from '../../crd/schema.ts';
+// overwrite each other. With spec.analysis.progression it also runs the progression (progression.ts):
+// it decides the run's weights in status.progression, and the reconciler puts them in effect.
+import { REQUEST_ANNOTATION, type AnalysisStatus, type Condition, type ProgressionStatus, type SmsExperiment } from '../../crd/schema.ts';
 import type { Applier } from '../apply/applier.ts';
 import { overRange } from '../prometheus/signals.ts';
 import { countAnswer } from '../prometheus/collect.ts';
@@ -18,10 +19,13 @@ import { experimentLogger, type Logger } from '../runtime/logging.ts';
 import type { OperatorMetrics } from '../runtime/metrics.ts';
 import { alignedAtCommonInstant, analysisSummary, judgeStep, sameStep, stepPlan, storedStateOf, type StepPlan } from './analysis.ts';
 import { findCondition } from './conditions.ts';
+import { effectiveSpec, nextProgression, runIdentity, type ProgressionOutcome } from './progression.ts';
 import { experimentSubject, SMS_EXPERIMENT } from './experiment.ts';
-import { ANALYSIS_CONDITION } from './status.ts';
+import { ANALYSIS_CONDITION, PROMOTED_CONDITION, ROLLED_BACK_CONDITION } from './status.ts';
 
 export const ANALYSED = ANALYSIS_CONDITION;
+export const PROMOTED = PROMOTED_CONDITION;
+export const ROLLED_BACK = ROLLED_BACK_CONDITION;
 
 export interface AnalysisLoopOptions {
   experiments: () => Iterable<CacheEntry<SmsExperiment>>;
@@ -29,7 +33,7 @@ export interface AnalysisLoopOptions {
   /** An applier with the analysis' own field manager. */
   writer: Pick<Applier, 'applyStatus'>;
   recorder: EventRecorder;
-  metrics: Pick<OperatorMetrics, 'setAnalysis' | 'countError'>;
+  metrics: Pick<OperatorMetrics, 'setAnalysis' | 'countError' | 'setProgression' | 'countProgression'>;
   clock: Clock;
   logger: Logger;
   intervalMs: number;
@@ -96,37 +100,77 @@ async function analyse(options: AnalysisLoopOptions, experiment: SmsExperiment):
   const log = experimentLogger(options.logger, { namespace, name });
   const now = options.clock.now();
   const subject = experimentSubject(experiment.metadata);
-  const before = findCondition(experiment.status?.conditions, ANALYSED);
-  const plan = stepPlan(experiment);
+  const rule = experiment.spec.analysis.progression;
+  const storedRun = rule === undefined ? undefined : experiment.status?.progression;
+  // The evidence is of the traffic the run put in effect (the shadow's model in the canary slot, say).
+  const effective = rule === undefined ? experiment : { ...experiment, spec: effectiveSpec(experiment.spec, storedRun) };
+  const plan = stepPlan(effective, storedRun?.run === runIdentity(experiment.spec) ? storedRun.epoch : 0);
+  let analysis: AnalysisStatus | undefined;
+  let draft: Draft;
+  let changedVerdict = false;
   if ('reason' in plan) {
-    await writeIfChanged(options, subject, experiment, undefined, { status: 'False', reason: plan.reason, message: plan.message }, before, now);
-    return;
+    draft = { status: 'False', reason: plan.reason, message: plan.message };
+  } else {
+    const previous = sameStep(experiment.status, plan);
+    const collected = await collect(options, plan, storedStateOf(previous)?.counters ?? {});
+    if (collected.ok) {
+      analysis = judgeStep(plan, previous, collected.value, { alpha: experiment.spec.analysis.alpha, now });
+      const summary = analysisSummary(analysis);
+      log.debug(
+        { step: plan.step, verdict: analysis.verdict, signals: analysis.signals?.map((signal) => ({ name: signal.name, stable: signal.stable, canary: signal.canary, p: signal.pValue, srm: signal.srmPValue })) },
+        'Analysed experiment',
+      );
+      for (const signal of analysis.signals ?? []) options.metrics.setAnalysis(namespace, name, signal.name, signal.pValue, signal.rateRatio ?? -1);
+      if (analysis.shadow) options.metrics.setAnalysis(namespace, name, 'shadow-lean', analysis.shadow.leanPValue, analysis.shadow.agreementRate);
+      changedVerdict = previous === undefined ? summary.verdict !== 'no-difference-yet' && summary.verdict !== 'shadow' : previous.verdict !== analysis.verdict;
+      draft = { status: 'True', reason: REASON_OF[summary.verdict], message: summary.message };
+    } else {
+      const message = `cannot read the evidence from Prometheus at ${options.prometheusUrl}: ${collected.problem.kind}: ${collected.problem.message}; no verdict is given from missing data`;
+      if (findCondition(experiment.status?.conditions, ANALYSED)?.reason !== 'AnalysisUnavailable') log.warn({ problem: collected.problem.kind }, message);
+      options.metrics.countError('AnalysisUnavailable');
+      draft = { status: 'False', reason: 'AnalysisUnavailable', message };
+    }
   }
-  const previous = sameStep(experiment.status, plan);
-  const collected = await collect(options, plan, storedStateOf(previous)?.counters ?? {});
-  if (!collected.ok) {
-    const message = `cannot read the evidence from Prometheus at ${options.prometheusUrl}: ${collected.problem.kind}: ${collected.problem.message}; no verdict is given from missing data`;
-    if (before?.reason !== 'AnalysisUnavailable') log.warn({ problem: collected.problem.kind }, message);
-    options.metrics.countError('AnalysisUnavailable');
-    await writeIfChanged(options, subject, experiment, undefined, { status: 'False', reason: 'AnalysisUnavailable', message }, before, now);
-    return;
+
+  let run: ProgressionOutcome | undefined;
+  if (rule !== undefined) {
+    run = nextProgression({
+      spec: experiment.spec,
+      stored: storedRun,
+      inEffect: { mode: experiment.status?.mode, weights: experiment.status?.weights, mirrorPercent: experiment.status?.mirrorPercent },
+      analysis,
+      request: experiment.metadata.annotations?.[REQUEST_ANNOTATION],
+      now,
+    });
+    options.metrics.setProgression(namespace, name, run.progression.step, run.progression.mode === 'shadow' ? 0 : run.progression.weights.canary);
   }
-  const analysis = judgeStep(plan, previous, collected.value, { alpha: experiment.spec.analysis.alpha, now });
-  const summary = analysisSummary(analysis);
-  log.debug(
-    { step: plan.step, verdict: analysis.verdict, signals: analysis.signals?.map((signal) => ({ name: signal.name, stable: signal.stable, canary: signal.canary, p: signal.pValue, srm: signal.srmPValue })) },
-    'Analysed experiment',
-  );
-  for (const signal of analysis.signals ?? []) options.metrics.setAnalysis(namespace, name, signal.name, signal.pValue, signal.rateRatio ?? -1);
-  if (analysis.shadow) options.metrics.setAnalysis(namespace, name, 'shadow-lean', analysis.shadow.leanPValue, analysis.shadow.agreementRate);
-  const changedVerdict = previous === undefined ? summary.verdict !== 'no-difference-yet' && summary.verdict !== 'shadow' : previous.verdict !== analysis.verdict;
-  const wroteCondition = await writeIfChanged(options, subject, experiment, analysis, { status: 'True', reason: REASON_OF[summary.verdict], message: summary.message }, before, now);
-  if (changedVerdict && wroteCondition) {
+  const drafts: Record<string, Draft> = { [ANALYSED]: draft, ...(run ? progressionConditions(run.progression) : {}) };
+  const before = findCondition(experiment.status?.conditions, ANALYSED);
+  const wrote = await writeIfChanged(options, subject, experiment, { analysis, progression: run?.progression }, drafts, now);
+  if (!wrote) return;
+  if (changedVerdict && before?.reason !== draft.reason && analysis !== undefined) {
+    const summary = analysisSummary(analysis);
     const bad = summary.verdict === 'worse' || summary.verdict === 'sample-ratio-mismatch';
     const details = { reason: REASON_OF[summary.verdict], message: `The analysis says ${summary.message}`, action: 'Analyse' };
     if (bad) options.recorder.warning(subject, log, details);
     else options.recorder.normal(subject, log, details);
   }
+  for (const event of run?.events ?? []) {
+    options.metrics.countProgression(event.reason);
+    const details = { reason: event.reason, message: event.message, action: 'Progress' };
+    if (event.type === 'Warning') options.recorder.warning(subject, log, details);
+    else options.recorder.normal(subject, log, details);
+  }
+}
+
+/** Promoted and RolledBack, for `kubectl wait --for=condition=Promoted`; their reason is the phase. */
+function progressionConditions(progression: ProgressionStatus): Record<string, Draft> {
+  const { phase, message } = progression;
+  const rolledBack = phase === 'RolledBack' || phase === 'Aborted';
+  return {
+    [PROMOTED]: { status: phase === 'Promoted' ? 'True' : 'False', reason: phase, message },
+    [ROLLED_BACK]: { status: rolledBack ? 'True' : 'False', reason: phase, message },
+  };
 }
 
 type Collection = { ok: true; value: { counts: Record<string, CountsByVersion>; counters: Record<string, CounterMemory> } } | { ok: false; problem: PrometheusProblem };
@@ -154,34 +198,41 @@ async function collect(options: AnalysisLoopOptions, plan: StepPlan, memory: Rea
 
 type Draft = Pick<Condition, 'status' | 'reason' | 'message'>;
 
+interface LoopPart {
+  /** This round's analysis; undefined keeps the stored one (missing data is no evidence). */
+  analysis: AnalysisStatus | undefined;
+  progression: ProgressionStatus | undefined;
+}
+
 /**
- * Writes the analysis and its condition (lastTransitionTime kept while the status holds). A round
- * that only repeats the stored condition and has no new analysis writes nothing. Returns whether
- * the condition changed.
+ * Writes the loop's part of the status: its conditions (lastTransitionTime kept while a status
+ * holds), the analysis and the run. A round that changes none of them writes nothing. Every write
+ * carries every field the loop owns, since server-side apply removes an owned field left out.
+ * Returns whether it wrote.
  */
-async function writeIfChanged(
-  options: AnalysisLoopOptions,
-  subject: EventSubject,
-  experiment: SmsExperiment,
-  analysis: AnalysisStatus | undefined,
-  draft: Draft,
-  before: Condition | undefined,
-  now: number,
-): Promise<boolean> {
+async function writeIfChanged(options: AnalysisLoopOptions, subject: EventSubject, experiment: SmsExperiment, part: LoopPart, drafts: Record<string, Draft>, now: number): Promise<boolean> {
   const generation = experiment.metadata.generation ?? 0;
-  const conditionChanged = before?.status !== draft.status || before.reason !== draft.reason || before.message !== draft.message;
-  if (!conditionChanged && analysis === undefined) return false;
-  const condition: Condition = {
-    type: ANALYSED,
-    ...draft,
-    lastTransitionTime: before && before.status === draft.status ? before.lastTransitionTime : toKubeTime(now),
-    observedGeneration: generation,
-  };
-  // The analysis in status stays what it was when this round has none (missing data is no evidence).
-  const kept = analysis ?? experiment.status?.analysis;
-  await options.writer.applyStatus(SMS_EXPERIMENT, subject, { conditions: [condition], ...(kept === undefined ? {} : { analysis: kept }) });
-  if (before?.reason !== draft.reason && draft.reason === 'AnalysisUnavailable') {
-    options.recorder.warning(subject, experimentLogger(options.logger, subject), { reason: draft.reason, message: draft.message, action: 'Analyse' });
+  const stored = experiment.status;
+  const conditions: Condition[] = Object.entries(drafts).map(([type, draft]) => {
+    const before = findCondition(stored?.conditions, type);
+    return { type, ...draft, lastTransitionTime: before && before.status === draft.status ? before.lastTransitionTime : toKubeTime(now), observedGeneration: generation };
+  });
+  const conditionsChanged = conditions.some((condition) => {
+    const before = findCondition(stored?.conditions, condition.type);
+    return before?.status !== condition.status || before.reason !== condition.reason || before.message !== condition.message;
+  });
+  const progressionChanged = JSON.stringify(part.progression) !== JSON.stringify(stored?.progression);
+  if (!conditionsChanged && part.analysis === undefined && !progressionChanged) return false;
+  const kept = part.analysis ?? stored?.analysis;
+  await options.writer.applyStatus(SMS_EXPERIMENT, subject, {
+    conditions,
+    ...(kept === undefined ? {} : { analysis: kept }),
+    ...(part.progression === undefined ? {} : { progression: part.progression }),
+  });
+  const analysed = drafts[ANALYSED];
+  const before = findCondition(stored?.conditions, ANALYSED);
+  if (analysed && before?.reason !== analysed.reason && analysed.reason === 'AnalysisUnavailable') {
+    options.recorder.warning(subject, experimentLogger(options.logger, subject), { reason: analysed.reason, message: analysed.message, action: 'Analyse' });
   }
-  return before?.reason !== draft.reason;
+  return true;
 }

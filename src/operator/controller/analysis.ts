@@ -43,8 +43,16 @@ export interface StepPlan {
 
 export type StepProblem = { reason: 'NoTrafficSplit' | 'NotReconciledYet'; message: string };
 
-/** What the current step of an experiment collects, from the traffic in effect (status), not the spec. */
-export function stepPlan(experiment: SmsExperiment): StepPlan | StepProblem {
+/**
+ * What the current step of an experiment collects, from the traffic in effect (status), not the spec.
+ * `epoch` (a progression's restarts of a step's evidence) is part of the step, so a restart is a new step.
+ */
+export function stepPlan(experiment: SmsExperiment, epoch = 0): StepPlan | StepProblem {
+  const plan = stepPlanOf(experiment);
+  return 'reason' in plan || epoch === 0 ? plan : { ...plan, step: `${plan.step} epoch ${epoch}` };
+}
+
+function stepPlanOf(experiment: SmsExperiment): StepPlan | StepProblem {
   const { spec, status } = experiment;
   const { namespace, name } = experiment.metadata;
   if (status?.mode === undefined || status.weights === undefined) return { reason: 'NotReconciledYet', message: 'no traffic is in effect yet' };

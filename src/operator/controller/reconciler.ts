@@ -23,6 +23,7 @@ import { sidecarGapMessage, sidecarGaps } from './sidecars.ts';
 import { gateTraffic, liveRoutingOf, retainedSubsets, type ServingVersions } from './traffic-gate.ts';
 import { ownedObjectsAfter, previousStatusOf, previousTraffic, reconcilerPart, summarizeFailures, trafficInEffect } from './status.ts';
 import { WrittenStatuses } from './status-memory.ts';
+import { effectiveSpec } from './progression.ts';
 
 /** How long to wait for garbage collection of a deleted experiment's children before retrying. */
 export const PREVIOUS_INCARNATION_RETRY_MS = 1_000;
@@ -123,7 +124,8 @@ async function reconcileOnce(options: ReconcilerOptions, written: WrittenStatuse
   const stored = (cached: SmsExperimentStatus | undefined) => reconcilerPart(written.stored(key, subject.uid, cached));
 
   if (!entry.valid) return invalidSpec(context, stored(previousStatusOf(entry.raw)), entry.error);
-  const experiment = entry.object;
+  // With spec.analysis.progression the run's mode and weights (status.progression) are in effect.
+  const experiment = { ...entry.object, spec: effectiveSpec(entry.object.spec, entry.object.status?.progression) };
   let plan: RenderPlan;
   try {
     plan = render(experiment, { monitoring });

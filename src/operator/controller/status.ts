@@ -56,16 +56,19 @@ export function summarizeFailures(failures: ReadonlyArray<OwnershipConflictError
   return { reason, message: messages.join('; ') + (more > 0 ? `; and ${more} more` : '') };
 }
 
-/** The condition the analysis loop writes (with a field manager of its own). */
+/** The conditions the analysis loop writes (with a field manager of its own). */
 export const ANALYSIS_CONDITION = 'Analysed';
+export const PROMOTED_CONDITION = 'Promoted';
+export const ROLLED_BACK_CONDITION = 'RolledBack';
+const LOOP_CONDITIONS: ReadonlySet<string> = new Set([ANALYSIS_CONDITION, PROMOTED_CONDITION, ROLLED_BACK_CONDITION]);
 
 /**
- * The part of a stored status the reconciler writes: without status.analysis and the Analysed
- * condition, which the analysis loop owns. Comparing only its own part keeps a pass that changes
- * nothing from writing.
+ * The part of a stored status the reconciler writes: without status.analysis, status.progression
+ * and the loop's conditions, which the analysis loop owns. Comparing only its own part keeps a pass
+ * that changes nothing from writing.
  */
 export function reconcilerPart(status: SmsExperimentStatus | undefined): SmsExperimentStatus | undefined {
   if (status === undefined) return undefined;
-  const { analysis: _analysis, ...own } = status;
-  return own.conditions === undefined ? own : { ...own, conditions: own.conditions.filter((condition) => condition.type !== ANALYSIS_CONDITION) };
+  const { analysis: _analysis, progression: _progression, ...own } = status;
+  return own.conditions === undefined ? own : { ...own, conditions: own.conditions.filter((condition) => !LOOP_CONDITIONS.has(condition.type)) };
 }

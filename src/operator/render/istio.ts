@@ -21,7 +21,7 @@ import type {
  * stable version to someone who asked for the canary. Gateway and VirtualService share this list.
  */
 /** Route names the controller reads back from live VirtualServices (what traffic is in effect). */
-export const ROUTE_NAMES = { canaryHost: 'canary-host', experimentWeighted: 'experiment-weighted' } as const;
+export const ROUTE_NAMES = { canaryHost: 'canary-host', experimentWeighted: 'experiment-weighted', experimentStable: 'experiment-stable' } as const;
 
 export function exposedHosts(context: RenderContext): string[] {
   const { hosts } = context.spec.istio;
@@ -72,7 +72,7 @@ function experimentRoutes(context: RenderContext): HttpRoute[] {
   const authority = () => ({ regex: authorityRegex(host) });
   const destination = (version: string) => ({ host: names.appService, subset: version });
   if (spec.mode === 'shadow') {
-    return [{ name: 'experiment-stable', match: [{ authority: authority() }], route: [{ destination: destination(spec.app.stable.version) }] }];
+    return [{ name: ROUTE_NAMES.experimentStable, match: [{ authority: authority() }], route: [{ destination: destination(spec.app.stable.version) }] }];
   }
   const { weights } = context.traffic;
   const arms: Arm[] = [

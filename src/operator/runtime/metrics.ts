@@ -21,6 +21,9 @@ export interface OperatorMetrics {
   countConditionTransition(condition: string, status: string, reason: string): void;
   /** The latest judgement of one signal of an experiment: its anytime-valid p-value and its ratio (-1: undefined). */
   setAnalysis(namespace: string, name: string, signal: string, pValue: number, ratio: number): void;
+  /** Progressive delivery: the run's step and canary weight, and one count per step outcome. */
+  setProgression(namespace: string, name: string, step: number, canaryWeight: number): void;
+  countProgression(outcome: string): void;
 }
 
 export interface MetricsOptions {
@@ -94,6 +97,25 @@ export function createMetrics({ now = () => performance.now(), processMetrics = 
     registers: [registry],
   });
 
+  const progressionStep = new Gauge({
+    name: `${prefix}progression_step`,
+    help: 'Progressive delivery: the current step per experiment (0 while the shadow is judged)',
+    labelNames: ['namespace', 'experiment'] as const,
+    registers: [registry],
+  });
+  const progressionWeight = new Gauge({
+    name: `${prefix}progression_canary_weight`,
+    help: 'Progressive delivery: the canary weight the run drives per experiment',
+    labelNames: ['namespace', 'experiment'] as const,
+    registers: [registry],
+  });
+  const progressionOutcomes = new Counter({
+    name: `${prefix}progression_outcomes_total`,
+    help: 'Progressive delivery: runs started and steps ended, by outcome (RunStarted, StepAdvanced, ShadowPassed, Promoted, RolledBack, Halted, Held, Paused, Resumed, Aborted, ShadowRejected, WeightsEdited, RequestIgnored)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+
   let readQueueDepth: () => number = () => 0;
   new Gauge({
     name: `${prefix}workqueue_depth`,
@@ -149,6 +171,13 @@ export function createMetrics({ now = () => performance.now(), processMetrics = 
     setAnalysis(namespace, experiment, signal, pValue, ratio) {
       analysisPValue.set({ namespace, experiment, signal }, pValue);
       analysisRatio.set({ namespace, experiment, signal }, ratio);
+    },
+    setProgression(namespace, experiment, step, canaryWeight) {
+      progressionStep.set({ namespace, experiment }, step);
+      progressionWeight.set({ namespace, experiment }, canaryWeight);
+    },
+    countProgression(outcome) {
+      progressionOutcomes.inc({ outcome });
     },
   };
 }

@@ -71,10 +71,10 @@ describe('SmsExperiment CRD', () => {
     assert.deepStrictEqual(version.subresources, { status: {} });
   });
 
-  it('prints mode, stable %, canary %, mirror %, ready, the verdict and age, from fields that exist', () => {
+  it('prints mode, stable %, canary %, mirror %, ready, the phase, the verdict and age, from fields that exist', () => {
     assert.deepStrictEqual(
       version.additionalPrinterColumns.filter((column) => column.priority === undefined).map((column) => column.name),
-      ['Mode', 'Stable%', 'Canary%', 'Mirror%', 'Ready', 'Verdict', 'Age'],
+      ['Mode', 'Stable%', 'Canary%', 'Mirror%', 'Ready', 'Phase', 'Verdict', 'Age'],
     );
     for (const column of PRINTER_COLUMNS) {
       if (column.jsonPath.startsWith('.metadata.')) continue;

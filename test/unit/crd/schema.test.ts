@@ -44,7 +44,7 @@ describe('SmsExperiment zod schema', () => {
   });
 
   describe('the samples', () => {
-    for (const sample of ['canary', 'shadow', 'full']) {
+    for (const sample of ['canary', 'shadow', 'full', 'progressive']) {
       it(`accepts config/samples/…_${sample}.yaml`, async () => {
         const file = resolve(repositoryRoot, `config/samples/experiments_v1alpha1_smsexperiment_${sample}.yaml`);
         const object = parse(await readFile(file, 'utf8')) as { metadata: Record<string, unknown> };

@@ -131,7 +131,7 @@ describe('analysis', () => {
         },
       },
       recorder: { normal: () => undefined, warning: (_s, _l, details) => warnings.push(details.reason), flush: () => Promise.resolve() },
-      metrics: { setAnalysis: () => undefined, countError: () => undefined },
+      metrics: { setAnalysis: () => undefined, countError: () => undefined, setProgression: () => undefined, countProgression: () => undefined },
       clock: new ManualClock(T0),
       logger: memoryLogger().logger,
       intervalMs: 1_000,
