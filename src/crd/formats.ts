@@ -82,3 +82,21 @@ export function durationSeconds(text: string): number | undefined {
 export function celString(text: string): string {
   return `'${text.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
 }
+
+/** A Kubernetes resource quantity as written in a spec: 100m, 0.5, 256Mi, 1G, 1e3. */
+export const QUANTITY = '^([+]?[0-9]+(\\.[0-9]*)?|[+]?\\.[0-9]+)(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?[0-9]+))?$';
+const QUANTITY_SUFFIX: Readonly<Record<string, number>> = {
+  n: 1e-9, u: 1e-6, m: 1e-3, '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+};
+
+/** The value of a quantity (256Mi → 268435456, 100m → 0.1), or undefined when it is not one. */
+export function quantityValue(text: string): number | undefined {
+  const match = new RegExp(QUANTITY).exec(text);
+  if (!match) return undefined;
+  const number = Number(match[1]);
+  const suffix = match[3] ?? '';
+  if (/^[eE]/.test(suffix)) return number * 10 ** Number(suffix.slice(1));
+  const factor = QUANTITY_SUFFIX[suffix];
+  return factor === undefined ? undefined : number * factor;
+}

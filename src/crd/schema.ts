@@ -20,6 +20,8 @@ import {
   OPTIONAL_LABEL_VALUE,
   PARENT_SEGMENT,
   PROMETHEUS_DURATION,
+  QUANTITY,
+  quantityValue,
   SECRET_KEY,
   SMARTHOST,
   VERSION_MAX_LENGTH,
@@ -96,6 +98,109 @@ const podAnnotations = (role: string) =>
     { maxProperties: MAX_POD_ANNOTATIONS },
   ).optional();
 
+// ---- workload settings of one version: resources, placement, pull secrets, labels, autoscaling ----
+
+const MAX_MAP_ENTRIES = 32;
+const MAX_TOLERATIONS = 16;
+const MAX_PULL_SECRETS = 8;
+/** Label keys the operator sets on pods itself (selectors, subsets, Istio, the recommended labels). */
+export const RESERVED_POD_LABELS = ['app', 'version', 'sidecar.istio.io/inject'];
+const RESERVED_LABEL_PREFIXES = ['app.kubernetes.io/', 'experiments.sms-app.io/'];
+
+const quantity = (what: string) =>
+  described(z.string().max(64), `${what}, a Kubernetes quantity (e.g. 250m, 1, 512Mi).`, [matches(QUANTITY, 'must be a Kubernetes quantity, e.g. 250m, 1 or 512Mi')]).optional();
+const resourceList = (what: string) =>
+  described(z.object({ cpu: quantity(`CPU ${what}`), memory: quantity(`Memory ${what}`) }), `The container's ${what}.`).optional();
+
+type Resources = { requests?: { cpu?: string | undefined; memory?: string | undefined } | undefined; limits?: { cpu?: string | undefined; memory?: string | undefined } | undefined };
+const notBelow = (resource: 'cpu' | 'memory') => (resources: Resources) => {
+  const limit = resources.limits?.[resource];
+  const request = resources.requests?.[resource];
+  if (limit === undefined || request === undefined) return true;
+  const [l, r] = [quantityValue(limit), quantityValue(request)];
+  return l === undefined || r === undefined || l >= r;
+};
+const resourcesField = (role: string) =>
+  described(
+    z.object({ requests: resourceList('requests'), limits: resourceList('limits') }),
+    `CPU and memory of the ${role} container. Given, it replaces the defaults whole (requests 100m CPU and 256Mi; limits 1 CPU and 512Mi for the app, 1Gi for the model); limits may not be below requests.`,
+    (['cpu', 'memory'] as const).map((resource) => ({
+      rule: `!has(self.limits) || !has(self.requests) || !has(self.limits.${resource}) || !has(self.requests.${resource}) || quantity(self.limits.${resource}).compareTo(quantity(self.requests.${resource})) >= 0`,
+      message: `resources.limits.${resource} may not be below resources.requests.${resource}`,
+      fieldPath: `.limits.${resource}`,
+      holds: notBelow(resource),
+    })),
+  ).optional();
+
+const tolerationSchema = described(
+  z.object({
+    key: described(z.string().max(DNS1123_SUBDOMAIN_MAX_LENGTH + 64), 'The taint key; empty (with operator Exists) tolerates every taint.').optional(),
+    operator: described(z.enum(['Exists', 'Equal']), 'Exists or Equal. Default Equal.').optional(),
+    value: described(z.string().max(LABEL_VALUE_MAX_LENGTH), 'The taint value (operator Equal).').optional(),
+    effect: described(z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']), 'The taint effect; empty matches all.').optional(),
+    tolerationSeconds: described(z.number().int().min(0), 'How long a NoExecute taint is tolerated.').optional(),
+  }),
+  'A Kubernetes toleration of the pods.',
+  [
+    {
+      rule: "(has(self.key) && self.key != '') || (has(self.operator) && self.operator == 'Exists')",
+      message: 'a toleration without a key must have operator Exists (it then tolerates every taint)',
+      fieldPath: '.operator',
+      holds: (toleration) => (toleration.key ?? '') !== '' || toleration.operator === 'Exists',
+    },
+    {
+      rule: "!has(self.operator) || self.operator != 'Exists' || !has(self.value) || self.value == ''",
+      message: 'a toleration with operator Exists may not have a value',
+      fieldPath: '.value',
+      holds: (toleration) => toleration.operator !== 'Exists' || (toleration.value ?? '') === '',
+    },
+    {
+      rule: "!has(self.tolerationSeconds) || (has(self.effect) && self.effect == 'NoExecute')",
+      message: 'tolerationSeconds needs effect NoExecute',
+      fieldPath: '.tolerationSeconds',
+      holds: (toleration) => toleration.tolerationSeconds === undefined || toleration.effect === 'NoExecute',
+    },
+  ],
+);
+
+const stringMap = (description: string, rules: readonly ValidationRule<Record<string, string>>[] = []) =>
+  described(
+    z.record(z.string().max(DNS1123_SUBDOMAIN_MAX_LENGTH + 64), z.string().max(LABEL_VALUE_MAX_LENGTH)).refine((map) => Object.keys(map).length <= MAX_MAP_ENTRIES, `may have at most ${MAX_MAP_ENTRIES} entries`),
+    description,
+    rules,
+    { maxProperties: MAX_MAP_ENTRIES },
+  ).optional();
+
+const workloadFields = (role: string) => ({
+  resources: resourcesField(role),
+  nodeSelector: stringMap(`Node labels the ${role} pods must run on (pod spec.nodeSelector). Default none.`),
+  tolerations: described(z.array(tolerationSchema).max(MAX_TOLERATIONS), `Taints the ${role} pods tolerate, at most ${MAX_TOLERATIONS}. Default none.`, [], { 'x-kubernetes-list-type': 'atomic' }).optional(),
+  affinity: described(z.looseObject({}), `The ${role} pods' affinity (a Kubernetes Affinity: nodeAffinity, podAffinity, podAntiAffinity), passed through. Default none.`).optional(),
+  imagePullSecrets: described(
+    z.array(z.string().max(DNS1123_SUBDOMAIN_MAX_LENGTH)).max(MAX_PULL_SECRETS),
+    `Secrets (in the experiment namespace) to pull the ${role} image with, at most ${MAX_PULL_SECRETS}. Default none.`,
+    [
+      {
+        rule: `self.all(name, name.matches(${celString(DNS1123_SUBDOMAIN)}))`,
+        message: 'imagePullSecrets must be Secret names (DNS-1123 subdomains)',
+        holds: (names: string[]) => names.every((name) => new RegExp(DNS1123_SUBDOMAIN).test(name)),
+      },
+    ],
+    { 'x-kubernetes-list-type': 'set' },
+  ).optional(),
+  podLabels: stringMap(`Extra labels on the ${role} pods. The operator's own (app, version, sidecar.istio.io/inject, app.kubernetes.io/*, experiments.sms-app.io/*) are refused. Default none.`, [
+    {
+      rule: `self.all(key, !(key in [${RESERVED_POD_LABELS.map(celString).join(', ')}]) && ${RESERVED_LABEL_PREFIXES.map((prefix) => `!key.startsWith(${celString(prefix)})`).join(' && ')})`,
+      message: `podLabels may not set ${RESERVED_POD_LABELS.join(', ')} or keys under ${RESERVED_LABEL_PREFIXES.join(' or ')}: the operator sets those itself`,
+      holds: (labels: Record<string, string>) => Object.keys(labels).every((key) => !RESERVED_POD_LABELS.includes(key) && RESERVED_LABEL_PREFIXES.every((prefix) => !key.startsWith(prefix))),
+    },
+  ]),
+  autoscaled: described(
+    z.boolean(),
+    `Leave the ${role} Deployment's replicas to a HorizontalPodAutoscaler: the operator then does not set spec.replicas (the Deployment starts with 1). Default false.`,
+  ).optional(),
+});
+
 const port = (description: string, defaultPort: number) =>
   described(z.number().int().min(1).max(65535), `${description} 1 to 65535. Default ${defaultPort}.`).default(defaultPort);
 
@@ -106,6 +211,7 @@ const appVersion = (version: string) => {
     replicas: replicas(`${role} Deployment`),
     version: versionLabel(role, version, 'the app DestinationRule, the sticky cookie value, paired routing to the model'),
     podAnnotations: podAnnotations(role),
+    ...workloadFields(role),
   });
 };
 
@@ -121,6 +227,7 @@ const modelVersion = (version: string, artifact: string) => {
       [matches(LABEL_VALUE, "artifact must be a label value: letters, digits, '-', '_' and '.', starting and ending with a letter or digit")],
     ).default(artifact),
     podAnnotations: podAnnotations(role),
+    ...workloadFields(role),
   });
 };
 
@@ -252,8 +359,34 @@ export const istioSpecSchema = described(
       ],
       { maxProperties: MAX_SELECTOR_LABELS },
     ).default({ istio: 'ingressgateway' }),
+    tls: described(
+      z.object({
+        credentialName: described(
+          z.string().max(DNS1123_SUBDOMAIN_MAX_LENGTH),
+          'Name of the Secret (in the ingress gateway\'s namespace) with the certificate and key for the three hosts: the Gateway\'s HTTPS server (port 443, tls.mode SIMPLE) reads it.',
+          [matches(DNS1123_SUBDOMAIN, 'tls.credentialName must be a Secret name (a DNS-1123 subdomain)')],
+        ),
+        httpsRedirect: described(z.boolean(), 'Whether the HTTP server (port 80) answers with a redirect to HTTPS instead of serving. Default true.').default(true),
+      }),
+      'Terminate TLS at the rendered Gateway. Default none: HTTP on port 80 only.',
+    ).optional(),
+    gateway: described(
+      z.object({
+        name: dnsName('Name of an existing Istio Gateway the VirtualServices attach to.'),
+        namespace: dnsName('Its namespace. Default: the experiment\'s.').optional(),
+      }),
+      'Attach to an existing, shared Gateway instead of rendering one: its servers (and TLS) are its owner\'s, the experiment only routes its hosts on it. Default none: the operator renders a Gateway of its own.',
+    ).optional(),
   }),
   'The Istio entry point: Gateway hosts and the ingress gateway it binds to.',
+  [
+    {
+      rule: '!has(self.tls) || !has(self.gateway)',
+      message: 'istio.tls and istio.gateway exclude each other: TLS configures the Gateway the operator renders, while a shared Gateway (istio.gateway) terminates TLS on its own servers',
+      fieldPath: '.tls',
+      holds: (istio) => !(istio.tls !== undefined && istio.gateway !== undefined),
+    },
+  ],
 );
 
 export const ingressSpecSchema = described(
@@ -695,6 +828,9 @@ export const smsExperimentStatusSchema = described(
       'x-kubernetes-list-map-keys': ['component', 'role'],
     }).optional(),
     ownedObjects: described(z.array(ownedObjectSchema), 'The objects the operator created and keeps in sync.', [], {
+      'x-kubernetes-list-type': 'atomic',
+    }).optional(),
+    claimedHosts: described(z.array(z.string()), 'The hosts this experiment routes on its gateway: another experiment that asks for one of them is refused (HostConflict).', [], {
       'x-kubernetes-list-type': 'atomic',
     }).optional(),
     analysis: analysisStatusSchema.optional(),

@@ -30,6 +30,8 @@ export interface OperatorConfig {
   fieldManager: string;
   /** Run without the prometheus-operator CRDs: monitoring objects are skipped and a condition says so. */
   skipMonitoring: boolean;
+  /** Whether experiments may route the same host on the same gateway (no HostConflict check). */
+  allowSharedHosts: boolean;
   /** Explicit kubeconfig; otherwise KUBECONFIG, ~/.kube/config or the in-cluster service account. */
   kubeconfig: string | undefined;
   /** Where the experiments' evidence is read; undefined switches the analysis off. */
@@ -176,6 +178,12 @@ const OPTIONS = {
     type: 'boolean',
     description: 'Run without the prometheus-operator CRDs; monitoring objects are skipped (default: false)',
   },
+  allowSharedHosts: {
+    flag: 'allow-shared-hosts',
+    env: 'SMSX_ALLOW_SHARED_HOSTS',
+    type: 'boolean',
+    description: 'Let experiments route the same host on the same gateway instead of refusing the later one with HostConflict; only for clusters where that cannot collide, such as tests without a data plane (default: false)',
+  },
   kubeconfig: {
     flag: 'kubeconfig',
     // Not KUBECONFIG itself: that one may be a path list, which the default loading already handles.
@@ -273,6 +281,7 @@ const rawSchema = z.object({
   resyncPeriod: duration('the resync period').default(300_000),
   fieldManager: nonEmpty('the field manager').max(128, 'the field manager must be at most 128 characters').default('sms-experiment-operator'),
   skipMonitoring: boolean.default(false),
+  allowSharedHosts: boolean.default(false),
   kubeconfig: nonEmpty('the kubeconfig path').optional(),
   // Only the operator's own flag names Prometheus: an experiment's spec never does, so a namespace
   // user cannot point the operator at arbitrary hosts.
@@ -356,6 +365,7 @@ export function loadConfig({ argv, env, hostname, pid }: ConfigEnvironment): Con
       resyncPeriodMs: values.resyncPeriod,
       fieldManager: values.fieldManager,
       skipMonitoring: values.skipMonitoring,
+      allowSharedHosts: values.allowSharedHosts,
       kubeconfig: values.kubeconfig,
       analysis: { prometheusUrl: values.prometheusUrl, intervalMs: values.analysisInterval },
     },

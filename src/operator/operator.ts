@@ -170,7 +170,12 @@ export async function startOperator({ config, logger, kubeConfig, clock = system
   });
   const applier = createApplier({ client, cache: owned, fieldManager: config.fieldManager });
   const reconcile = createReconciler({
-    experiments: { lookup: (namespace, name) => experiments.lookup(SMS_EXPERIMENT, namespace, name) },
+    experiments: {
+      lookup: (namespace, name) => experiments.lookup(SMS_EXPERIMENT, namespace, name),
+      *all() {
+        for (const informer of experiments.informers) yield* informer.entries();
+      },
+    },
     liveObjects: owned,
     pods,
     applier,
@@ -180,6 +185,7 @@ export async function startOperator({ config, logger, kubeConfig, clock = system
     logger,
     render: renderPlan,
     monitoring,
+    allowSharedHosts: config.allowSharedHosts,
     ownedTypes,
     onDeleted: (key) => queue?.forget(key),
   });

@@ -250,6 +250,43 @@ export const INVALID_EXPERIMENTS: readonly InvalidExperiment[] = [
     serverMessage: 'greater than 0',
   },
   {
+    title: 'a toleration without a key whose operator is not Exists',
+    spec: { model: { canary: { tolerations: [{ operator: 'Equal', value: 'ml' }] } } },
+    field: 'spec.model.canary.tolerations[0].operator',
+    message: 'a toleration without a key must have operator Exists',
+  },
+  {
+    title: 'a memory limit below the request',
+    spec: { app: { stable: { resources: { requests: { memory: '512Mi' }, limits: { memory: '256Mi' } } } } },
+    field: 'spec.app.stable.resources.limits.memory',
+    message: 'resources.limits.memory may not be below resources.requests.memory',
+  },
+  {
+    title: 'a CPU quantity that is no quantity',
+    spec: { app: { canary: { resources: { requests: { cpu: 'two' } } } } },
+    field: 'spec.app.canary.resources.requests.cpu',
+    message: 'must be a Kubernetes quantity',
+  },
+  {
+    title: 'a pod label the operator owns',
+    spec: { model: { stable: { podLabels: { version: 'mine' } } } },
+    field: 'spec.model.stable.podLabels',
+    message: 'podLabels may not set app, version',
+  },
+  {
+    title: 'a TLS gateway without a credential',
+    spec: { istio: { tls: { httpsRedirect: true } } },
+    field: 'spec.istio.tls.credentialName',
+    message: 'Invalid input',
+    serverMessage: 'Required value',
+  },
+  {
+    title: 'TLS on a shared gateway',
+    spec: { istio: { tls: { credentialName: 'cert' }, gateway: { name: 'public' } } },
+    field: 'spec.istio.tls',
+    message: 'istio.tls and istio.gateway exclude each other',
+  },
+  {
     title: 'a progress deadline of zero',
     spec: { progressDeadlineSeconds: 0 },
     field: 'spec.progressDeadlineSeconds',
@@ -440,6 +477,15 @@ export const VALID_EXPERIMENTS: readonly ValidExperiment[] = [
   { title: 'an immediate alert', spec: { monitoring: { highRequestRate: { perMinute: 0.5, for: '0' } } } },
   { title: 'a selector with two labels', spec: { istio: { gatewaySelector: { istio: 'ingressgateway', 'app.kubernetes.io/name': 'gw' } } } },
   { title: 'a 40-character name', name: 'a'.repeat(40), spec: {} },
+  {
+    title: 'workload settings: resources, placement, pull secrets, labels, an autoscaled canary',
+    spec: {
+      app: { canary: { autoscaled: true, resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '1.5', memory: '1Gi' } } } },
+      model: { stable: { replicas: 2, nodeSelector: { 'kubernetes.io/arch': 'amd64' }, tolerations: [{ operator: 'Exists' }, { key: 'dedicated', value: 'ml', effect: 'NoExecute', tolerationSeconds: 60 }], imagePullSecrets: ['registry'], podLabels: { team: 'ml' }, affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'zone', operator: 'In', values: ['a'] }] }] } } } } },
+    },
+  },
+  { title: 'TLS at the gateway', spec: { istio: { tls: { credentialName: 'sms-app-tls', httpsRedirect: false } } } },
+  { title: 'a shared gateway in another namespace', spec: { istio: { gateway: { name: 'public', namespace: 'istio-ingress' } } } },
   { title: 'a progression with the default steps', spec: { analysis: { progression: {} } } },
   {
     title: 'a progression that gates on guesses and advances at the step bound',

@@ -44,6 +44,12 @@ export interface OperatorOptions {
   namespaces: readonly string[];
   /** Extra flags, e.g. ['--lease-duration', '4s']. */
   args?: readonly string[];
+  /**
+   * Refuse experiments that share a host (HostConflict). Off by default here: the tests run many
+   * experiments with the default hosts in separate namespaces, which only a real gateway would
+   * make collide; the host-conflict test turns it on.
+   */
+  refuseSharedHosts?: boolean;
 }
 
 export class OperatorProcess {
@@ -93,6 +99,7 @@ export class OperatorProcess {
       '--metrics-port', String(this.#port),
       '--leader-election-namespace', OPERATOR_NAMESPACE,
       '--leader-election-identity', this.name,
+      ...(this.#options.refuseSharedHosts === true ? [] : ['--allow-shared-hosts']),
       ...(this.#options.args ?? []),
     ];
     const logFd = openSync(this.#logFile, 'a');

@@ -26,6 +26,7 @@ export const Reason = {
   TrafficHeld: 'TrafficHeld',
   RolloutStalled: 'RolloutStalled',
   PreviousExperimentNotGone: 'PreviousExperimentNotGone',
+  HostConflict: 'HostConflict',
 } as const;
 
 /** Why a reconcile could not bring the objects to the desired state; `reason` is CamelCase. */

@@ -24,6 +24,7 @@ import { gateTraffic, liveRoutingOf, retainedSubsets, type ServingVersions } fro
 import { ownedObjectsAfter, previousStatusOf, previousTraffic, reconcilerPart, summarizeFailures, trafficInEffect } from './status.ts';
 import { WrittenStatuses } from './status-memory.ts';
 import { effectiveSpec } from './progression.ts';
+import { claimantOf, conflictMessage, hostConflict, routedHosts } from './host-claims.ts';
 
 /** How long to wait for garbage collection of a deleted experiment's children before retrying. */
 export const PREVIOUS_INCARNATION_RETRY_MS = 1_000;
@@ -31,7 +32,11 @@ export const PREVIOUS_INCARNATION_RETRY_MS = 1_000;
 export const PREVIOUS_INCARNATION_BOUND_MS = 30_000;
 
 export interface ReconcilerOptions {
-  experiments: { lookup(namespace: string, name: string): CacheEntry<SmsExperiment> | undefined };
+  experiments: {
+    lookup(namespace: string, name: string): CacheEntry<SmsExperiment> | undefined;
+    /** Every cached experiment: the others' hosts decide a host conflict. */
+    all(): Iterable<CacheEntry<SmsExperiment>>;
+  };
   /** The owned kinds' caches: Deployments for readiness, and what the applier and prune read. */
   liveObjects: LiveObjectReader;
   /** The experiments' pods (label-selected), for the sidecar check. */
@@ -44,6 +49,8 @@ export interface ReconcilerOptions {
   render: (experiment: SmsExperiment, options: RenderOptions & { monitoring: boolean }) => RenderPlan;
   /** False when the operator runs with --skip-monitoring. */
   monitoring: boolean;
+  /** True with --allow-shared-hosts: no HostConflict check. */
+  allowSharedHosts?: boolean;
   /** The owned kinds prune looks at (ownedResourceTypes({monitoring})). */
   ownedTypes: readonly ResourceType[];
   /** The experiment is gone: drop its backoff state (garbage collection removes its children). */
@@ -134,6 +141,13 @@ async function reconcileOnce(options: ReconcilerOptions, written: WrittenStatuse
     throw error;
   }
 
+  const conflict = options.allowSharedHosts === true ? undefined : hostConflict(claimantOf(experiment), otherClaimants(options.experiments.all()));
+  if (conflict) {
+    // Nothing is applied: the other experiment's traffic stays its own, and this one keeps what it had.
+    const refused = await refuse(context, stored(experiment.status), { reason: Reason.HostConflict, message: conflictMessage(conflict) }, 'Route');
+    return { ...refused, requeueAfterMs: HOST_CONFLICT_RETRY_MS };
+  }
+
   const owner = experimentOwner({ namespace, name, uid: subject.uid });
   const live = liveRoutingOf(options.liveObjects, owner);
 
@@ -214,6 +228,7 @@ async function reconcileOnce(options: ReconcilerOptions, written: WrittenStatuse
     ready: readyCount(deployments),
     replicas: deployments.map((deployment) => deployment.replicas),
     ownedObjects: ownedObjectsAfter(namespace, desired, applied, failure ? previous?.ownedObjects : undefined),
+    ...claimed(routed ? routedHosts(experiment.spec) : previous?.claimedHosts),
   };
   // Before the status write, which fails too when the API server is what failed.
   if (waitingForGc) {
@@ -265,19 +280,38 @@ interface PassContext {
   previousIncarnationCleared: () => void;
 }
 
+/** A conflicting experiment may go away at any time; its deletion does not enqueue this one. */
+export const HOST_CONFLICT_RETRY_MS = 10_000;
+
+function claimed(hosts: readonly string[] | undefined): Pick<SmsExperimentStatus, 'claimedHosts'> {
+  return hosts === undefined || hosts.length === 0 ? {} : { claimedHosts: [...hosts] };
+}
+
+function* otherClaimants(entries: Iterable<CacheEntry<SmsExperiment>>) {
+  for (const entry of entries) {
+    if (!entry.valid || entry.metadata.deletionTimestamp !== undefined) continue;
+    yield claimantOf({ ...entry.object, spec: effectiveSpec(entry.object.spec, entry.object.status?.progression) });
+  }
+}
+
 /**
  * A spec the API server accepted but the operator cannot use. Retrying cannot help, so this is not
  * an error for the queue: the next spec edit enqueues the experiment again.
  */
-async function invalidSpec(context: PassContext, previous: SmsExperimentStatus | undefined, message: string): Promise<Outcome> {
+function invalidSpec(context: PassContext, previous: SmsExperimentStatus | undefined, message: string): Promise<Outcome> {
+  return refuse(context, previous, { reason: Reason.InvalidSpec, message }, 'Render');
+}
+
+/** Applies nothing: the conditions, a Warning and the log say why; the traffic in effect stays. */
+async function refuse(context: PassContext, previous: SmsExperimentStatus | undefined, failure: ReconcileFailure, action: string): Promise<Outcome> {
   const { options, subject, log, generation } = context;
-  const failure: ReconcileFailure = { reason: Reason.InvalidSpec, message };
+  const { message } = failure;
   const conditions = computeConditions(
     previous?.conditions,
     { generation, failure, deployments: [], held: [], monitoringSkipped: false },
     options.clock.now(),
   );
-  options.recorder.warning(subject, log, { reason: failure.reason, message, action: 'Render' });
+  options.recorder.warning(subject, log, { reason: failure.reason, message, action });
   // observedGeneration stays with the traffic still in effect: this generation was not acted on.
   await writeStatus(context, previous, { ...previous, conditions }, failure.reason);
   return { result: 'error', reason: failure.reason };

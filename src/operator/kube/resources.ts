@@ -32,6 +32,7 @@ export const CUSTOM_RESOURCE_DEFINITION: ResourceType = {
 export const CONFIG_MAP = namespaced('v1', 'ConfigMap', 'configmaps');
 export const SERVICE = namespaced('v1', 'Service', 'services');
 export const DEPLOYMENT = namespaced('apps/v1', 'Deployment', 'deployments');
+export const POD_DISRUPTION_BUDGET = namespaced('policy/v1', 'PodDisruptionBudget', 'poddisruptionbudgets');
 export const INGRESS = namespaced('networking.k8s.io/v1', 'Ingress', 'ingresses');
 export const DESTINATION_RULE = namespaced('networking.istio.io/v1', 'DestinationRule', 'destinationrules');
 export const GATEWAY = namespaced('networking.istio.io/v1', 'Gateway', 'gateways');
@@ -49,6 +50,7 @@ const KNOWN_TYPES: readonly ResourceType[] = [
   CONFIG_MAP,
   SERVICE,
   DEPLOYMENT,
+  POD_DISRUPTION_BUDGET,
   INGRESS,
   DESTINATION_RULE,
   GATEWAY,

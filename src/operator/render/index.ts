@@ -11,7 +11,7 @@ import { alertmanagerConfig, prometheusRule, promtoolRuleFile as ruleFile, servi
 import { RenderError, renderedProblems, specProblems } from './preconditions.ts';
 import { renderServices } from './services.ts';
 import type { PrometheusRuleObject, RenderedObject, RenderOptions } from './types.ts';
-import { plannedWorkloads, renderWorkloads, type PlannedWorkload } from './workloads.ts';
+import { plannedWorkloads, renderDisruptionBudgets, renderWorkloads, type PlannedWorkload } from './workloads.ts';
 
 /** What one experiment needs: its objects, and what the controller must know of its Deployments. */
 export interface RenderPlan {
@@ -36,12 +36,8 @@ export function renderPlan(experiment: SmsExperiment, options: RenderOptions = {
   const context = renderContext(experiment, options);
   const { spec } = context;
   const config = appConfigMap(context);
-  const objects: RenderedObject[] = [
-    config,
-    ...renderServices(context),
-    ...renderWorkloads(context, configHash(config)),
-    ...renderIstio(context),
-  ];
+  const deployments = renderWorkloads(context, configHash(config));
+  const objects: RenderedObject[] = [config, ...renderServices(context), ...deployments, ...renderDisruptionBudgets(context, deployments), ...renderIstio(context)];
   if (spec.ingress.enabled) objects.push(ingress(context));
   if (spec.monitoring.enabled && options.monitoring !== false) {
     objects.push(...serviceMonitors(context), prometheusRule(context));

@@ -9,6 +9,7 @@ import { authorityRegex, stickyCookieHeader, stickyCookieRegex } from './stickin
 import type {
   DestinationRuleObject,
   GatewayObject,
+  GatewayServer,
   HttpRoute,
   HttpRouteDestination,
   Labels,
@@ -33,15 +34,27 @@ function sortedLabels(labels: Labels): Labels {
 }
 
 export function gateway(context: RenderContext): GatewayObject {
+  const { tls } = context.spec.istio;
+  const http: GatewayServer = { port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: exposedHosts(context) };
+  const servers: GatewayServer[] =
+    tls === undefined
+      ? [http]
+      : [
+          { port: { number: 443, name: 'https', protocol: 'HTTPS' }, hosts: exposedHosts(context), tls: { mode: 'SIMPLE', credentialName: tls.credentialName } },
+          tls.httpsRedirect ? { ...http, tls: { httpsRedirect: true } } : http,
+        ];
   return {
     apiVersion: 'networking.istio.io/v1',
     kind: 'Gateway',
     metadata: objectMetadata(context, context.names.gateway, standardLabels(context.experiment, 'gateway')),
-    spec: {
-      selector: sortedLabels(context.spec.istio.gatewaySelector),
-      servers: [{ port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: exposedHosts(context) }],
-    },
+    spec: { selector: sortedLabels(context.spec.istio.gatewaySelector), servers },
   };
+}
+
+/** The Gateway the app VirtualService binds to: the rendered one, or a shared one as `namespace/name`. */
+export function gatewayReference(context: RenderContext): string {
+  const shared = context.spec.istio.gateway;
+  return shared === undefined ? context.names.gateway : `${shared.namespace ?? context.namespace}/${shared.name}`;
 }
 
 function hostRoute(context: RenderContext, name: string, host: string, version: string): HttpRoute {
@@ -115,7 +128,7 @@ export function appVirtualService(context: RenderContext): VirtualServiceObject 
     apiVersion: 'networking.istio.io/v1',
     kind: 'VirtualService',
     metadata: objectMetadata(context, names.appVirtualService, standardLabels(experiment, 'app')),
-    spec: { hosts: exposedHosts(context), gateways: [names.gateway], http },
+    spec: { hosts: exposedHosts(context), gateways: [gatewayReference(context)], http },
   };
 }
 
@@ -196,5 +209,7 @@ export function modelVirtualService(context: RenderContext): VirtualServiceObjec
 }
 
 export function renderIstio(context: RenderContext): (GatewayObject | VirtualServiceObject | DestinationRuleObject)[] {
-  return [gateway(context), appDestinationRule(context), appVirtualService(context), modelDestinationRule(context), modelVirtualService(context)];
+  // With a shared Gateway the operator renders none: the Gateway is its owner's.
+  const own = context.spec.istio.gateway === undefined ? [gateway(context)] : [];
+  return [...own, appDestinationRule(context), appVirtualService(context), modelDestinationRule(context), modelVirtualService(context)];
 }

@@ -38,6 +38,10 @@ export type DeploymentObject = Desired<'apps/v1', 'Deployment'> & {
   spec: V1DeploymentSpec;
 };
 
+export type PodDisruptionBudgetObject = Desired<'policy/v1', 'PodDisruptionBudget'> & {
+  spec: { maxUnavailable: number; selector: { matchLabels: Labels } };
+};
+
 export type IngressObject = Desired<'networking.k8s.io/v1', 'Ingress'> & {
   spec: V1IngressSpec;
 };
@@ -97,8 +101,9 @@ export type DestinationRuleObject = Desired<'networking.istio.io/v1', 'Destinati
 };
 
 export interface GatewayServer {
-  port: { number: number; name: string; protocol: 'HTTP' };
+  port: { number: number; name: string; protocol: 'HTTP' | 'HTTPS' };
   hosts: string[];
+  tls?: { mode: 'SIMPLE'; credentialName: string } | { httpsRedirect: true };
 }
 
 export type GatewayObject = Desired<'networking.istio.io/v1', 'Gateway'> & {
@@ -164,6 +169,7 @@ export type RenderedObject =
   | ConfigMapObject
   | ServiceObject
   | DeploymentObject
+  | PodDisruptionBudgetObject
   | IngressObject
   | GatewayObject
   | VirtualServiceObject

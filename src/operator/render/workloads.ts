@@ -21,7 +21,8 @@ import {
   standardLabels,
   type Role,
 } from './labels.ts';
-import type { DeploymentObject, Labels } from './types.ts';
+import type { SmsExperimentSpec } from '../../crd/schema.ts';
+import type { DeploymentObject, Labels, PodDisruptionBudgetObject } from './types.ts';
 
 /** Numeric ids let the kubelet enforce runAsNonRoot without reading the image's /etc/passwd. */
 export const RUN_AS_ID = 10001;
@@ -87,7 +88,21 @@ function modelStorageVolume(context: RenderContext): V1Volume {
   return { name: MODEL_VOLUME, hostPath: { path: hostPath ?? '', type: 'Directory' } };
 }
 
-function podSpec(container: V1Container, volumes: V1Volume[]): V1PodSpec {
+/** A version's workload settings from the spec (resources, placement, pull secrets, labels, autoscaling). */
+type WorkloadSettings = Pick<SmsExperimentSpec['app']['stable'], 'resources' | 'nodeSelector' | 'tolerations' | 'affinity' | 'imagePullSecrets' | 'podLabels' | 'autoscaled'>;
+
+/** The user's resources replace the defaults whole: a partial merge could put a limit below a default request. */
+function resourcesOf(settings: WorkloadSettings, memoryLimit: string): V1ResourceRequirements {
+  const given = settings.resources;
+  if (given === undefined) return resources(memoryLimit);
+  const list = (entries: { cpu?: string | undefined; memory?: string | undefined } | undefined) =>
+    entries === undefined ? undefined : Object.fromEntries(Object.entries(entries).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  const requests = list(given.requests);
+  const limits = list(given.limits);
+  return { ...(requests ? { requests } : {}), ...(limits ? { limits } : {}) };
+}
+
+function podSpec(container: V1Container, volumes: V1Volume[], settings: WorkloadSettings): V1PodSpec {
   return {
     // The Istio sidecar brings its own projected token; the workloads never call the API server.
     automountServiceAccountToken: false,
@@ -96,6 +111,10 @@ function podSpec(container: V1Container, volumes: V1Volume[]): V1PodSpec {
     securityContext: podSecurityContext(),
     containers: [container],
     volumes,
+    ...(settings.nodeSelector === undefined ? {} : { nodeSelector: { ...settings.nodeSelector } }),
+    ...(settings.tolerations === undefined ? {} : { tolerations: settings.tolerations.map((toleration) => ({ ...toleration })) }),
+    ...(settings.affinity === undefined ? {} : { affinity: structuredClone(settings.affinity) }),
+    ...(settings.imagePullSecrets === undefined ? {} : { imagePullSecrets: settings.imagePullSecrets.map((name) => ({ name })) }),
   };
 }
 
@@ -109,6 +128,7 @@ interface Workload {
   volumes: V1Volume[];
   podAnnotations?: Record<string, string>;
   userPodAnnotations: Record<string, string> | undefined;
+  settings: WorkloadSettings;
 }
 
 function deployment(context: RenderContext, workload: Workload): DeploymentObject {
@@ -119,7 +139,9 @@ function deployment(context: RenderContext, workload: Workload): DeploymentObjec
   const labels = { ...standardLabels(experiment, component, version), [ROLE_LABEL]: role };
   // The user's annotations first: the operator's own (config hash) win, though the CRD refuses clashes.
   const annotations = { ...workload.userPodAnnotations, ...workload.podAnnotations };
+  // The user's labels first: the operator's own win (the CRD refuses those keys anyway).
   const podLabels: Labels = {
+    ...workload.settings.podLabels,
     ...labels,
     [ISTIO_APP_LABEL]: component === 'app' ? names.appWorkload : names.modelWorkload,
     [ISTIO_INJECT_LABEL]: 'true',
@@ -129,7 +151,8 @@ function deployment(context: RenderContext, workload: Workload): DeploymentObjec
     kind: 'Deployment',
     metadata: objectMetadata(context, workload.name, labels),
     spec: {
-      replicas: workload.replicas,
+      // Autoscaled: no replicas in the applied object, so the HorizontalPodAutoscaler owns the field.
+      ...(workload.settings.autoscaled === true ? {} : { replicas: workload.replicas }),
       // The Deployment controller marks a rollout stalled after this; the experiment then reads Degraded.
       progressDeadlineSeconds: context.spec.progressDeadlineSeconds,
       selector: { matchLabels: selector },
@@ -138,7 +161,7 @@ function deployment(context: RenderContext, workload: Workload): DeploymentObjec
           labels: podLabels,
           ...(Object.keys(annotations).length === 0 ? {} : { annotations }),
         },
-        spec: podSpec(workload.container, workload.volumes),
+        spec: podSpec(workload.container, workload.volumes, workload.settings),
       },
     },
   };
@@ -155,6 +178,7 @@ function appDeployment(context: RenderContext, role: 'stable' | 'canary', config
     replicas: version.replicas,
     podAnnotations: { [CONFIG_HASH_ANNOTATION]: configHash },
     userPodAnnotations: version.podAnnotations,
+    settings: version,
     volumes: [tmpVolume()],
     container: {
       name: 'app',
@@ -162,7 +186,7 @@ function appDeployment(context: RenderContext, role: 'stable' | 'canary', config
       ports: [{ name: 'http', containerPort: spec.app.port, protocol: 'TCP' }],
       envFrom: [{ configMapRef: { name: names.config } }],
       env: [{ name: 'APP_VERSION', value: version.version }],
-      resources: resources('512Mi'),
+      resources: resourcesOf(version, '512Mi'),
       securityContext: containerSecurityContext(),
       volumeMounts: [{ name: TMP_VOLUME, mountPath: '/tmp' }],
       ...probes(),
@@ -192,13 +216,14 @@ function modelDeployment(context: RenderContext, role: Role): DeploymentObject {
     version: version.version,
     replicas: version.replicas,
     userPodAnnotations: version.podAnnotations,
+    settings: version,
     volumes: [tmpVolume(), modelStorageVolume(context)],
     container: {
       name: 'model',
       image: version.image,
       ports: [{ name: 'http', containerPort: spec.model.port, protocol: 'TCP' }],
       env,
-      resources: resources('1Gi'),
+      resources: resourcesOf(version, '1Gi'),
       securityContext: containerSecurityContext(),
       volumeMounts: [
         { name: TMP_VOLUME, mountPath: '/tmp' },
@@ -237,6 +262,28 @@ export function plannedWorkloads(context: RenderContext): PlannedWorkload[] {
     replicas: spec.model[role].replicas,
   });
   return spec.mode === 'canary' ? [app('stable'), app('canary'), model('stable'), model('canary')] : [app('stable'), model('stable'), model('shadow')];
+}
+
+/**
+ * A PodDisruptionBudget per Deployment that runs more than one pod (or that an autoscaler may scale
+ * up): a node drain then takes one pod at a time. With a single pod a budget would block every
+ * drain, so there is none.
+ */
+export function renderDisruptionBudgets(context: RenderContext, deployments: readonly DeploymentObject[]): PodDisruptionBudgetObject[] {
+  const { spec } = context;
+  return plannedWorkloads(context).flatMap((workload, index) => {
+    const settings: WorkloadSettings = workload.component === 'app' ? spec.app[workload.role as 'stable' | 'canary'] : spec.model[workload.role];
+    const deployment = deployments[index];
+    if (deployment === undefined || (workload.replicas <= 1 && settings.autoscaled !== true)) return [];
+    return [
+      {
+        apiVersion: 'policy/v1',
+        kind: 'PodDisruptionBudget',
+        metadata: objectMetadata(context, workload.deployment, { ...deployment.metadata.labels }),
+        spec: { maxUnavailable: 1, selector: { matchLabels: { ...(deployment.spec.selector.matchLabels ?? {}) } } },
+      },
+    ];
+  });
 }
 
 export function renderWorkloads(context: RenderContext, configHash: string): DeploymentObject[] {

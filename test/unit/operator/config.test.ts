@@ -37,6 +37,7 @@ describe('config', () => {
       resyncPeriodMs: 300_000,
       fieldManager: 'sms-experiment-operator',
       skipMonitoring: false,
+      allowSharedHosts: false,
       kubeconfig: undefined,
       analysis: { prometheusUrl: undefined, intervalMs: 30_000 },
     } satisfies OperatorConfig);
@@ -98,6 +99,7 @@ describe('config', () => {
       resyncPeriodMs: 5_400_000,
       fieldManager: 'smsx',
       skipMonitoring: true,
+      allowSharedHosts: false,
       kubeconfig: '/tmp/kubeconfig',
       analysis: { prometheusUrl: 'http://prometheus.monitoring:9090', intervalMs: 10_000 },
     } satisfies OperatorConfig);

@@ -139,7 +139,7 @@ describe('render: object set', () => {
 
   it('produces only kinds listed by renderableKinds()', () => {
     const kinds = new Set(renderableKinds().map((kind) => `${kind.apiVersion}/${kind.kind}`));
-    const objects = [...render(experiment({ monitoring: { email: EMAIL } })), ...render(experiment({ mode: 'shadow' }))];
+    const objects = [...render(experiment({ monitoring: { email: EMAIL }, app: { stable: { replicas: 2 } } })), ...render(experiment({ mode: 'shadow' }))];
     for (const object of objects) assert.ok(kinds.has(`${object.apiVersion}/${object.kind}`), `${object.apiVersion}/${object.kind}`);
     assert.equal(kinds.size, new Set(objects.map((object) => `${object.apiVersion}/${object.kind}`)).size, 'every listed kind is produced by some spec');
   });

@@ -167,3 +167,44 @@ describe('render: Services and Ingress', () => {
     ]);
   });
 });
+
+describe('render: workload settings', () => {
+  const settings = {
+    replicas: 3,
+    resources: { requests: { cpu: '250m', memory: '300Mi' }, limits: { memory: '600Mi' } },
+    nodeSelector: { 'kubernetes.io/arch': 'arm64' },
+    tolerations: [{ key: 'dedicated', operator: 'Equal' as const, value: 'ml', effect: 'NoSchedule' as const }, { operator: 'Exists' as const }],
+    affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { team: 'ml' } } } }] } },
+    imagePullSecrets: ['registry-credentials'],
+    podLabels: { team: 'ml' },
+  };
+  const objects = render(experiment({ model: { canary: settings }, app: { canary: { autoscaled: true } } }));
+  const deployments = ofKind(objects, 'Deployment');
+  const canaryModel = byName(objects, 'Deployment', 'sms-app-model-canary');
+
+  it('puts a version\'s resources, placement, pull secrets and labels on its pods, and only on its pods', () => {
+    const pod = podSpec(canaryModel);
+    assert.deepEqual(container(canaryModel).resources, settings.resources, 'the given resources replace the defaults whole');
+    assert.deepEqual(pod.nodeSelector, settings.nodeSelector);
+    assert.deepEqual(pod.tolerations, settings.tolerations);
+    assert.deepEqual(pod.affinity, settings.affinity);
+    assert.deepEqual(pod.imagePullSecrets, [{ name: 'registry-credentials' }]);
+    assert.equal(canaryModel.spec.template.metadata?.labels?.team, 'ml');
+    assert.equal(canaryModel.spec.template.metadata?.labels?.version, 'v2', 'the operator\'s labels stay');
+    const stableModel = byName(objects, 'Deployment', 'sms-app-model');
+    assert.equal(podSpec(stableModel).nodeSelector, undefined);
+    assert.deepEqual(container(stableModel).resources, { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } });
+  });
+
+  it('leaves replicas to an autoscaler when asked, and budgets disruptions of Deployments with more than one pod', () => {
+    assert.equal(byName(objects, 'Deployment', 'sms-app-app-canary').spec.replicas, undefined);
+    assert.equal(deployments.length, 4);
+    assert.equal(canaryModel.spec.replicas, 3);
+    const budgets = ofKind(objects, 'PodDisruptionBudget');
+    assert.deepEqual(budgets.map((budget) => budget.metadata.name).sort(), ['sms-app-app-canary', 'sms-app-model-canary']);
+    const budget = byName(objects, 'PodDisruptionBudget', 'sms-app-model-canary');
+    assert.equal(budget.spec.maxUnavailable, 1);
+    assert.deepEqual(budget.spec.selector.matchLabels, canaryModel.spec.selector.matchLabels);
+    assert.equal(ofKind(render(experiment({})), 'PodDisruptionBudget').length, 0, 'single pods get no budget: it would block every drain');
+  });
+});

@@ -138,7 +138,7 @@ function setup(options: { monitoring?: boolean; render?: typeof renderPlan } = {
   };
   const monitoring = options.monitoring ?? true;
   const reconcileKey = createReconciler({
-    experiments: { lookup: (namespace, name) => entries.get(`${namespace}/${name}`) },
+    experiments: { lookup: (namespace, name) => entries.get(`${namespace}/${name}`), all: () => entries.values() },
     liveObjects: cache,
     pods,
     applier,
