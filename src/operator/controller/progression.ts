@@ -279,9 +279,10 @@ function promote(spec: SmsExperimentSpec, run: ProgressionStatus, message: strin
 function promotionAdvice(spec: SmsExperimentSpec): string {
   const { app, model } = spec;
   const candidate = spec.mode === 'shadow' ? model.shadow : model.canary;
+  const next = spec.mode === 'shadow' ? 'spec.model.shadow' : 'spec.app.canary and spec.model.canary';
   return (
-    `promote: set spec.app.stable to the canary's image ${app.canary.image} and spec.model.stable to image ${candidate.image} artifact ${candidate.artifact}` +
-    ' (a change of versions starts a new run), or remove spec.analysis.progression to keep these weights by hand'
+    `promote: set spec.app.stable to the canary's image ${app.canary.image} and spec.model.stable to image ${candidate.image} artifact ${candidate.artifact}, ` +
+    `and ${next} to the next candidate (a change of versions starts a new run), or remove spec.analysis.progression to keep these weights by hand`
   );
 }
 
