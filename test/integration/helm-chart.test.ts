@@ -145,6 +145,22 @@ describe(`${CHART_DIR} (Helm)`, function () {
     }
   });
 
+  it('has every value in the values table of docs/install.md', async () => {
+    const schema = JSON.parse(await readFile(path.join(CHART, 'values.schema.json'), 'utf8')) as unknown;
+    const nodeSchema = z.looseObject({ properties: z.record(z.string(), z.unknown()).optional(), additionalProperties: z.unknown().optional() });
+    /** Dotted paths down to the values a user sets (the schema's closed objects are walked into). */
+    const paths = (node: unknown, prefix: string): string[] => {
+      const parsed = nodeSchema.parse(node);
+      if (parsed.properties === undefined || parsed.additionalProperties !== false) return [prefix];
+      return Object.entries(parsed.properties).flatMap(([key, child]) => paths(child, prefix === '' ? key : `${prefix}.${key}`));
+    };
+    const docs = await readFile(path.join(repositoryRoot, 'docs/install.md'), 'utf8');
+    const documented = (value: string) => value.split('.').some((_, index, parts) => docs.includes(`\`${parts.slice(0, parts.length - index).join('.')}\``));
+    const all = paths(schema, '');
+    assert.ok(all.length >= 12, all.join(', '));
+    assert.deepEqual(all.filter((value) => !documented(value)), []);
+  });
+
   describe('`helm template | kubectl apply --dry-run=server -f -`', () => {
     let cluster: TestCluster;
     const teams: string[] = [];
