@@ -21,12 +21,17 @@ const HEADER = `# The SMS experiment operator in one file: the SmsExperiment CRD
 # Generated from config/default by hack/generate-bundle.ts: edit config/, then regenerate.
 `;
 
-/** The bundle's text: the header, then `kubectl kustomize config/default`. */
-export async function renderBundle(kubectl: string): Promise<string> {
+/** `kubectl kustomize config/default`: what the bundle and the Helm chart (hack/generate-chart.ts) are made of. */
+export async function kustomizeDefault(kubectl: string): Promise<string> {
   const { stdout } = await promisify(execFile)(kubectl, ['kustomize', path.join(repositoryRoot, 'config/default')], {
     maxBuffer: 16 * 1024 * 1024,
   });
-  return `${HEADER}---\n${stdout}`;
+  return stdout;
+}
+
+/** The bundle's text: the header, then `kubectl kustomize config/default`. */
+export async function renderBundle(kubectl: string): Promise<string> {
+  return `${HEADER}---\n${await kustomizeDefault(kubectl)}`;
 }
 
 async function main(): Promise<void> {

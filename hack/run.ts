@@ -76,6 +76,8 @@ async function main(): Promise<void> {
     '--metrics-bind-address', '127.0.0.1',
     '--metrics-port', String(metricsPort),
     '--leader-election-namespace', 'default',
+    // A person reads this log in the terminal; a cluster's pipeline gets the default, JSON.
+    '--log-format', 'text',
   ], { stdio: ['ignore', 'inherit', 'inherit'] });
   running.operator = operator;
   operator.once('exit', (code, signal) => {

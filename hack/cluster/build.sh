@@ -2,14 +2,17 @@
 # Builds the local control plane's binaries from the Go module proxy and gathers the CRD manifests
 # and kwok stages from Go modules. Everything lands in the cache, keyed by version; what is already
 # there is skipped. No binary or fetched manifest is ever written into the repository.
-# --with-istio-routes also builds istio-routes, which only the tests need (hack/test.sh passes it).
+# --with-istio-routes and --with-helm also build istio-routes and helm, which only the tests need
+# (hack/test.sh passes both).
 set -euo pipefail
 
 with_istio_routes=0
+with_helm=0
 for arg in "$@"; do
   case "$arg" in
     --with-istio-routes) with_istio_routes=1 ;;
-    *) echo "usage: $0 [--with-istio-routes]" >&2; exit 2 ;;
+    --with-helm) with_helm=1 ;;
+    *) echo "usage: $0 [--with-istio-routes] [--with-helm]" >&2; exit 2 ;;
   esac
 done
 
@@ -92,6 +95,17 @@ fi
 routes_entry=""
 if [[ -x "$routes_out/istio-routes" ]]; then routes_entry="\"istioRoutes\": \"$routes_out/istio-routes\","; fi
 
+# helm: lints and renders charts/ in the tests. Built after kubectl: both are on k8s.io/* v0.37, so
+# most of helm's packages come out of the Go build cache.
+helm_version="$(module_version helm helm.sh/helm/v4)"
+helm_out="$cache/bin/helm-$helm_version"
+if ((with_helm == 1)); then
+  build_tools helm "$helm_out" "-s -w -X helm.sh/helm/v4/internal/version.version=$helm_version -X helm.sh/helm/v4/internal/version.gitTreeState=clean" \
+    helm.sh/helm/v4/cmd/helm
+fi
+helm_entry=""
+if [[ -x "$helm_out/helm" ]]; then helm_entry="\"helm\": \"$helm_out/helm\","; fi
+
 # CRD manifests and kwok stages, copied out of the module cache (its files are read-only).
 istio_api_version="$(module_version istioctl istio.io/api)"
 promop_version="$(cat "$modules/crds/prometheus-operator.version")"
@@ -131,6 +145,7 @@ cat > "$cache/toolchain.json.partial" <<JSON
   "istioctl": "$cache/bin/istioctl-$istio_version/istioctl",
   "istioVersion": "$istio_line ($routes_version)",
   $routes_entry
+  $helm_entry
   "crdDir": "$assets/crds",
   "kwokStages": "$assets/kwok/stages.yaml"
 }

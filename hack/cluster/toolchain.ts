@@ -17,6 +17,8 @@ const toolchainSchema = z.object({
   istioVersion: z.string(),
   /** Istio's translation of rendered objects into Envoy routes (hack/cluster/modules/istio-routes); built with --with-istio-routes. */
   istioRoutes: z.string().optional(),
+  /** helm, which lints and renders charts/ in the tests (hack/cluster/modules/helm); built with --with-helm. */
+  helm: z.string().optional(),
   crdDir: z.string(),
   kwokStages: z.string(),
 });

@@ -91,7 +91,7 @@ ensure_debian_tools() { # ensure_debian_tools COMMAND:PACKAGE ...
   fi
 }
 
-ensure_cluster_binaries() { # ensure_cluster_binaries [--with-istio-routes]
+ensure_cluster_binaries() { # ensure_cluster_binaries [--with-istio-routes] [--with-helm]
   command -v go >/dev/null 2>&1 || { echo "error: Go is needed to build the control plane (go 1.26)" >&2; exit 1; }
   "$REPO_ROOT/hack/cluster/build.sh" "$@"
 }

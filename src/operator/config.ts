@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { ConfigError } from '../common/config-error.ts';
 
 import { defaultRenewDeadlineMs } from './runtime/leader-election.ts';
-import { LOG_LEVELS, type LogLevel } from './runtime/logging.ts';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './runtime/logging.ts';
 
 export interface OperatorConfig {
   /** Namespaces to watch; "all" watches the whole cluster. */
@@ -13,6 +13,7 @@ export interface OperatorConfig {
   /** The one HTTP server for /metrics, /healthz and /readyz. */
   metrics: { bindAddress: string; port: number };
   logLevel: LogLevel;
+  logFormat: LogFormat;
   leaderElection: {
     enabled: boolean;
     leaseName: string;
@@ -81,6 +82,13 @@ const OPTIONS = {
     type: 'string',
     value: 'LEVEL',
     description: `One of ${LOG_LEVELS.join(', ')} (default: info)`,
+  },
+  logFormat: {
+    flag: 'log-format',
+    env: 'SMSX_LOG_FORMAT',
+    type: 'string',
+    value: 'FORMAT',
+    description: 'json (one JSON object a line, for a cluster) or text (one readable line a record, for a terminal) (default: json)',
   },
   leaderElect: {
     flag: 'leader-elect',
@@ -267,6 +275,7 @@ const rawSchema = z.object({
   metricsBindAddress: nonEmpty('the bind address').default('0.0.0.0'),
   metricsPort: integer('the port', 0, 65_535).default(8080),
   logLevel: z.enum(LOG_LEVELS, { error: (issue) => `"${String(issue.input)}" is not one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  logFormat: z.enum(LOG_FORMATS, { error: (issue) => `"${String(issue.input)}" is not one of ${LOG_FORMATS.join(', ')}` }).default('json'),
   leaderElect: boolean.default(true),
   leaseName: nonEmpty('the lease name')
     .regex(dnsSubdomain, 'the lease name must be a DNS subdomain (lower-case letters, digits, "-" and ".")')
@@ -351,6 +360,7 @@ export function loadConfig({ argv, env, hostname, pid }: ConfigEnvironment): Con
       namespaces: values.namespaces,
       metrics: { bindAddress: values.metricsBindAddress, port: values.metricsPort },
       logLevel: values.logLevel,
+      logFormat: values.logFormat,
       leaderElection: {
         enabled: values.leaderElect,
         leaseName: values.leaseName,

@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   }
   const config = result.config;
 
-  const logger = createLogger({ level: config.logLevel });
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   process.on('uncaughtException', (error) => exitAfterFatal(logger, error, 'Crashed on an uncaught exception'));
   process.on('unhandledRejection', (error) => exitAfterFatal(logger, error, 'Crashed on an unhandled rejection'));
 

@@ -23,6 +23,7 @@ describe('config', () => {
       namespaces: 'all',
       metrics: { bindAddress: '0.0.0.0', port: 8080 },
       logLevel: 'info',
+      logFormat: 'json',
       leaderElection: {
         enabled: true,
         leaseName: 'sms-experiment-operator',
@@ -52,6 +53,8 @@ describe('config', () => {
       '9090',
       '--log-level',
       'debug',
+      '--log-format',
+      'text',
       '--no-leader-elect',
       '--leader-election-lease-name',
       'smsx.leader',
@@ -85,6 +88,7 @@ describe('config', () => {
       namespaces: ['team-a', 'team-b'],
       metrics: { bindAddress: '127.0.0.1', port: 9090 },
       logLevel: 'debug',
+      logFormat: 'text',
       leaderElection: {
         enabled: false,
         leaseName: 'smsx.leader',
@@ -130,7 +134,7 @@ describe('config', () => {
   });
 
   it('names the flag or variable in each error, and reports all of them at once', () => {
-    const problems = problemsOf(['--metrics-port', '70000', '--log-level', 'loud'], {
+    const problems = problemsOf(['--metrics-port', '70000', '--log-level', 'loud', '--log-format', 'pretty'], {
       SMSX_CONCURRENCY: 'many',
       SMSX_RESYNC_PERIOD: '5 minutes',
       SMSX_LEADER_ELECT: 'perhaps',
@@ -139,6 +143,7 @@ describe('config', () => {
     const expectations: Array<[string, RegExp]> = [
       ['--metrics-port', /70000.*0 to 65535/],
       ['--log-level', /"loud" is not one of trace/],
+      ['--log-format', /"pretty" is not one of json, text/],
       ['SMSX_CONCURRENCY (environment)', /"many"/],
       ['SMSX_RESYNC_PERIOD (environment)', /not a duration/],
       ['SMSX_LEADER_ELECT (environment)', /not a boolean/],
@@ -196,7 +201,7 @@ describe('config', () => {
       assert.equal(result.kind, 'help');
     }
     const text = helpText();
-    for (const flag of ['--namespaces', '--metrics-port', '--log-level', '--leader-elect', '--concurrency', '--resync-period', '--field-manager', '--skip-monitoring', '--kubeconfig', '--lease-renew-deadline', '--cache-sync-timeout']) {
+    for (const flag of ['--namespaces', '--metrics-port', '--log-level', '--log-format', '--leader-elect', '--concurrency', '--resync-period', '--field-manager', '--skip-monitoring', '--kubeconfig', '--lease-renew-deadline', '--cache-sync-timeout']) {
       assert.ok(text.includes(flag), `help mentions ${flag}`);
     }
     assert.ok(text.includes('SMSX_CONCURRENCY'));
