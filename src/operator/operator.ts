@@ -178,7 +178,8 @@ export async function startOperator({ config, logger, kubeConfig, clock = system
     metrics,
     clock,
     logger,
-    render: renderPlan,
+    // The operator's monitoring flags are render options: the renderer stays pure.
+    render: (experiment, options) => renderPlan(experiment, { ...options, monitoringDefaults: config.monitoringDefaults }),
     monitoring,
     ownedTypes,
     onDeleted: (key) => queue?.forget(key),
