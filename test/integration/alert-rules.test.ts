@@ -1,11 +1,16 @@
 // The alerting rules under `promtool test rules` (Debian's promtool, which hack/test.sh installs):
-// the rendered HighRequestRate of an experiment on synthetic series, with the labels the rendered
-// ServiceMonitor gives real targets. Its output is printed.
+// the rendered HighRequestRate of an experiment, and the operator's own alerts of the install
+// bundle, on synthetic series with the labels their ServiceMonitors give real targets. The output
+// is printed.
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parse, stringify } from 'yaml';
 import { API_VERSION, KIND, smsExperimentSchema } from '../../src/crd/schema.ts';
 import { promtoolRuleFile, render } from '../../src/operator/render/index.ts';
 import { promtoolTestRules } from '../support/promtool.ts';
 
+const repositoryRoot = path.resolve(import.meta.dirname, '../..');
 const NAMESPACE = 'sms-app';
 const experiment = smsExperimentSchema.parse({ apiVersion: API_VERSION, kind: KIND, metadata: { name: 'sms-app', namespace: NAMESPACE, uid: 'u' }, spec: {} });
 const rules = promtoolRuleFile(render(experiment));
@@ -89,5 +94,117 @@ describe('promtool test rules: HighRequestRate (15/min held 2m, the defaults)', 
     const result = await promtoolTestRules({ 'high-request-rate.yaml': rules }, tests);
     assert.equal(result.passed, false, result.output);
     assert.match(result.output, /HighRequestRate/);
+  });
+});
+
+describe('promtool test rules: the operator\'s own alerts (config/manager/operator_rules.yaml)', function () {
+  this.timeout(30_000);
+  const JOB = 'sms-experiment-operator-metrics';
+  // honorLabels: series of an experiment carry its namespace, the others the operator's.
+  const target = (pod: string) => `job="${JOB}",pod="${pod}"`;
+  const operatorTarget = (pod: string) => `${target(pod)},namespace="sms-experiment-system"`;
+
+  it('fires when no replica is up for 5m, on errors persisting 15m, on Degraded held 10m and on a rollback', async () => {
+    const ruleFile = await readFile(path.join(repositoryRoot, 'config/manager/operator_rules.yaml'), 'utf8');
+    const groups = (parse(ruleFile) as { spec: { groups: unknown[] } }).spec.groups;
+    const degraded = (experiment: string, values: string) => ({
+      series: `smsx_operator_experiment_condition{${target('op-0')},namespace="sms",experiment="${experiment}",condition="Degraded",status="True"}`,
+      values,
+    });
+    const tests = {
+      evaluation_interval: '1m',
+      tests: [
+        {
+          name: 'both replicas down from minute 2: pending, then firing 5 minutes on',
+          interval: '1m',
+          input_series: [
+            { series: `up{${operatorTarget('op-0')}}`, values: '1 1 0x20' },
+            { series: `up{${operatorTarget('op-1')}}`, values: '1 1 0x20' },
+          ],
+          alert_rule_test: [
+            { eval_time: '1m', alertname: 'SmsExperimentOperatorDown', exp_alerts: [] },
+            { eval_time: '6m', alertname: 'SmsExperimentOperatorDown', exp_alerts: [] },
+            {
+              eval_time: '7m',
+              alertname: 'SmsExperimentOperatorDown',
+              exp_alerts: [{ exp_labels: { severity: 'critical' }, exp_annotations: { summary: 'No SMS experiment operator replica is up', description: 'Prometheus has scraped no operator replica for 5 minutes: experiments are not reconciled, and edits to them do nothing.' } }],
+            },
+          ],
+        },
+        {
+          name: 'one replica of two up: not down',
+          interval: '1m',
+          input_series: [
+            { series: `up{${operatorTarget('op-0')}}`, values: '1x20' },
+            { series: `up{${operatorTarget('op-1')}}`, values: '0x20' },
+          ],
+          alert_rule_test: [{ eval_time: '15m', alertname: 'SmsExperimentOperatorDown', exp_alerts: [] }],
+        },
+        {
+          name: 'ApplyFailed errors every minute: firing once they persisted 15 minutes; a single error burst does not',
+          interval: '1m',
+          input_series: [
+            { series: `smsx_operator_reconcile_errors_total{${operatorTarget('op-0')},reason="ApplyFailed"}`, values: '0+1x40' },
+            { series: `smsx_operator_reconcile_errors_total{${operatorTarget('op-0')},reason="InvalidSpec"}`, values: '0 5 5x40' },
+          ],
+          alert_rule_test: [
+            { eval_time: '10m', alertname: 'SmsExperimentReconcileErrors', exp_alerts: [] },
+            { eval_time: '17m', alertname: 'SmsExperimentReconcileErrors', exp_alerts: [
+                {
+                  exp_labels: { severity: 'warning', reason: 'ApplyFailed' },
+                  exp_annotations: {
+                    summary: 'SMS experiment reconciles keep failing (ApplyFailed)',
+                    description: "Reconcile errors with reason ApplyFailed for 15 minutes: the experiments' conditions and Warning events say which and why.",
+                  },
+                },
+              ],
+            },
+          ],
+        },
+        {
+          name: 'Degraded for 12 minutes fires after 10; Degraded for 8 does not (the gauge series goes stale when the condition changes)',
+          interval: '1m',
+          input_series: [degraded('long', '1x12 stale'), degraded('short', '1x8 stale')],
+          alert_rule_test: [
+            { eval_time: '9m', alertname: 'SmsExperimentDegraded', exp_alerts: [] },
+            { eval_time: '10m', alertname: 'SmsExperimentDegraded', exp_alerts: [
+                {
+                  exp_labels: { severity: 'warning', namespace: 'sms', experiment: 'long' },
+                  exp_annotations: { summary: 'SmsExperiment sms/long is Degraded', description: 'Its Degraded condition has been True for 10 minutes: kubectl -n sms describe smsx long.' },
+                },
+              ],
+            },
+            { eval_time: '20m', alertname: 'SmsExperimentDegraded', exp_alerts: [] },
+          ],
+        },
+        {
+          name: 'a run that rolled back alerts at once; a promoted one does not',
+          interval: '1m',
+          input_series: [
+            { series: `smsx_operator_progression_phase{${target('op-0')},namespace="sms",experiment="bad",phase="RolledBack"}`, values: '_ 1x5' },
+            { series: `smsx_operator_progression_phase{${target('op-0')},namespace="sms",experiment="good",phase="Promoted"}`, values: '1x5' },
+          ],
+          alert_rule_test: [
+            { eval_time: '0m', alertname: 'SmsExperimentRolledBack', exp_alerts: [] },
+            {
+              eval_time: '1m',
+              alertname: 'SmsExperimentRolledBack',
+              exp_alerts: [
+                {
+                  exp_labels: { severity: 'warning', namespace: 'sms', experiment: 'bad' },
+                  exp_annotations: {
+                    summary: 'SmsExperiment sms/bad rolled its canary back',
+                    description: 'The progressive delivery run found the canary worse and moved every user back to the stable version: kubectl -n sms get smsx bad -o yaml shows the evidence.',
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const result = await promtoolTestRules({ 'operator-rules.yaml': stringify({ groups }) }, tests);
+    console.log(`\n  promtool test rules (operator alerts):\n${result.output.replace(/^/gm, '    ')}\n`);
+    assert.ok(result.passed, result.output);
   });
 });

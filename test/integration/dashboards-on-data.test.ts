@@ -6,7 +6,8 @@
 // runs (90/10 for a canary experiment, mirrored to the shadow for a shadow experiment), every panel
 // query of both dashboards, with Grafana's variables substituted as Grafana would, and every rule
 // expression run through Prometheus' HTTP API: each must return series that carry the labels the
-// panel's legend names. Each panel is printed with its series count.
+// panel's legend names. The operator's own dashboard (config/manager) runs on the same data. Each
+// panel is printed with its series count.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -19,6 +20,7 @@ import { trainToDirectory } from '../../src/model/build-artifact.ts';
 import { readDataset, type LabelledMessage } from '../../src/model/dataset.ts';
 import type { Series } from '../../src/operator/prometheus/client.ts';
 import type { Dashboard } from '../../src/operator/render/dashboards/index.ts';
+import { operatorDashboard } from '../../src/operator/own-monitoring.ts';
 import { experimentNames, promtoolRuleFile, render, type ConfigMapObject, type PrometheusRuleObject, type RenderedObject } from '../../src/operator/render/index.ts';
 import { startAppProcess, type RunningAppProcess } from '../support/app-process.ts';
 import { useCluster, type TestCluster } from '../support/cluster.ts';
@@ -35,6 +37,10 @@ const operatorServiceMonitor = parse(readFileSync(path.join(repositoryRoot, 'con
 const EXPERIMENT = 'sms-app';
 const names = experimentNames(EXPERIMENT);
 type Mode = 'canary' | 'shadow';
+/** The operator's own dashboard (config/manager) runs on the same Prometheus. */
+type Subject = Mode | 'operator';
+/** Operator panels with nothing to show in this run: no reconcile fails, no watch restarts, no progression runs. */
+const QUIET_OPERATOR_PANELS = new Set(['Reconcile errors/s by reason', 'Watch restarts by kind', 'Experiments by progression phase', 'Canary weight of each progression', 'Progression outcomes']);
 /** Panels about the shadow have data in shadow mode only; the canary/stable ratio in canary mode only. */
 const PROVEN_IN: Record<string, Mode> = {
   'Shadow agreement with the stable model': 'shadow',
@@ -45,7 +51,7 @@ const PROVEN_IN: Record<string, Mode> = {
 const GRAFANA = { rangeSeconds: 3600, scrapeIntervalSeconds: SCRAPE_INTERVAL_SECONDS };
 
 interface PanelResult {
-  mode: Mode;
+  mode: Subject;
   dashboard: string;
   panel: string;
   query: string;
@@ -166,13 +172,14 @@ describe('dashboards and rules on data: a real Prometheus scraping the real proc
     return answer.value;
   }
 
-  function dashboardsOf(mode: Mode): Dashboard[] {
+  function dashboardsOf(mode: Subject): Dashboard[] {
+    if (mode === 'operator') return [operatorDashboard()];
     return (rendered[mode] ?? [])
       .filter((object): object is ConfigMapObject => object.kind === 'ConfigMap' && object.metadata.name.includes('-dashboard-'))
       .flatMap((configMap) => Object.values(configMap.data).map((json) => JSON.parse(json) as Dashboard));
   }
 
-  async function runPanels(mode: Mode): Promise<PanelResult[]> {
+  async function runPanels(mode: Subject): Promise<PanelResult[]> {
     const out: PanelResult[] = [];
     for (const dashboard of dashboardsOf(mode)) {
       const variables = dashboardVariables(dashboard);
@@ -215,14 +222,14 @@ describe('dashboards and rules on data: a real Prometheus scraping the real proc
       }, { timeoutMs: 45_000, intervalMs: 1_000 });
       // Enough load behind every rate window ($__rate_interval is 4 × the 1 s scrape interval).
       await new Promise((resolve) => setTimeout(resolve, 5_000));
-      results.push(...(await runPanels('canary')), ...(await runPanels('shadow')));
+      results.push(...(await runPanels('canary')), ...(await runPanels('shadow')), ...(await runPanels('operator')));
     } finally {
       tallies.push(await canaryLoad, await shadowLoad);
     }
 
     const lines = results.map(
       (result) =>
-        `${result.mode.padEnd(6)} ${result.dashboard.padEnd(18)} ${result.panel.padEnd(62)} ${String(result.series).padStart(2)} series` +
+        `${result.mode.padEnd(8)} ${result.dashboard.padEnd(23)} ${result.panel.padEnd(62)} ${String(result.series).padStart(2)} series` +
         (result.missingLegendLabels.length > 0 ? `  (missing legend labels: ${result.missingLegendLabels.join(', ')})` : ''),
     );
     console.log(`\n  Panels on live data (Grafana range ${GRAFANA.rangeSeconds}s, $__rate_interval ${grafanaExpr('$__rate_interval', GRAFANA)}; load ${tallies.map((tally) => JSON.stringify(Object.fromEntries(Object.entries(tally.byVersion).map(([version, counts]) => [version, counts.requests])))).join(' and ')}):\n${lines.map((line) => `    ${line}`).join('\n')}\n`);
@@ -232,7 +239,7 @@ describe('dashboards and rules on data: a real Prometheus scraping the real proc
     for (const panel of panels) {
       const title = panel.slice(panel.indexOf(': ') + 2).replace(/ \[.*\]$/, '');
       for (const result of results.filter((one) => `${one.dashboard}: ${one.panel}` === panel)) {
-        const must = PROVEN_IN[title] === undefined || PROVEN_IN[title] === result.mode;
+        const must = result.mode === 'operator' ? !QUIET_OPERATOR_PANELS.has(title) : PROVEN_IN[title] === undefined || PROVEN_IN[title] === result.mode;
         if (!must) continue;
         if (result.series === 0) failures.push(`${result.mode} ${panel}: no series for ${result.query}`);
         else if (result.finite === 0) failures.push(`${result.mode} ${panel}: only NaN values for ${result.query}`);
@@ -243,6 +250,9 @@ describe('dashboards and rules on data: a real Prometheus scraping the real proc
     // Both versions side by side: the by-version panels of the canary experiment show v1 and v2.
     const byVersion = results.find((result) => result.mode === 'canary' && result.panel === 'Model calls/min by version');
     assert.equal(byVersion?.series, 2, 'v1 and v2');
+    // The operator's experiments by condition: both experiments' Ready, Progressing and Degraded.
+    const conditions = await queryOk('sum by (condition) (smsx_operator_experiment_condition{status=~"True|False"})');
+    assert.deepEqual(conditions.map((one) => `${one.labels.condition}=${one.samples[0]?.value}`).sort(), ['Degraded=2', 'Progressing=2', 'Ready=2']);
   });
 
   it('loads the rendered PrometheusRules; every rule expression returns series under that traffic', async () => {
