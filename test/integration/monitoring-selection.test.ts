@@ -7,7 +7,12 @@ import { z } from 'zod';
 import { useCluster, type TestCluster } from '../support/cluster.ts';
 import { installCrd } from '../support/crd.ts';
 import { eventually } from '../support/eventually.ts';
-import { dumpLogsOnFailure, operatorKubeconfig, OperatorProcess } from '../support/operator.ts';
+import path from 'node:path';
+import { dumpLogsOnFailure, OPERATOR_NAMESPACE, operatorKubeconfig, OperatorProcess } from '../support/operator.ts';
+
+const repositoryRoot = path.resolve(import.meta.dirname, '../..');
+/** The bundle's own monitoring objects (config/manager, hence dist/install.yaml). */
+const BUNDLE_MONITORING = ['service_monitor.yaml', 'operator_rules.yaml', 'operator_dashboard.yaml'].map((file) => path.join(repositoryRoot, 'config/manager', file));
 
 /** What docs/install.md tells an admin to set for a chart installed as `helm install kube-prometheus-stack ...`. */
 const RELEASE = 'kube-prometheus-stack';
@@ -71,14 +76,15 @@ describe('monitoring objects under a stock kube-prometheus-stack', function () {
   }
 
   /** `kubectl get <resource> -A -l <selector>`: the names in this suite's namespaces, sorted. */
-  async function select(resource: string, selector: string): Promise<string[]> {
+  async function select(resource: string, selector: string, namespaces: readonly string[] = Object.values(ns)): Promise<string[]> {
     const result = await cluster.kubectl(['get', resource, '--all-namespaces', ...(selector === '' ? [] : ['-l', selector]), '-o', 'json']);
     assert.equal(result.code, 0, result.stderr);
-    const ours = new Set(Object.values(ns));
+    const ours = new Set(namespaces);
+    const short = (namespace: string) => (namespace === ns.defaults ? 'defaults' : namespace === ns.overridden ? 'overridden' : namespace);
     return listSchema
       .parse(JSON.parse(result.stdout))
       .items.filter((item) => ours.has(item.metadata.namespace))
-      .map((item) => `${item.metadata.namespace === ns.defaults ? 'defaults' : 'overridden'}/${item.metadata.name}`)
+      .map((item) => `${short(item.metadata.namespace)}/${item.metadata.name}`)
       .sort();
   }
 
@@ -100,6 +106,26 @@ describe('monitoring objects under a stock kube-prometheus-stack', function () {
       }
     }, { timeoutMs: 30_000, intervalMs: 500 });
     console.log(`\n  Stock kube-prometheus-stack selection, operator flags ${DOCUMENTED_FLAGS.join(' ')}:\n${lines.map((line) => `    ${line}`).join('\n')}\n`);
+  });
+
+  it("selects the bundle's own ServiceMonitor, alerts and dashboard too", async () => {
+    for (const file of BUNDLE_MONITORING) {
+      const result = await cluster.kubectl(['apply', '--server-side', '--field-manager=smsx-tests', '-n', OPERATOR_NAMESPACE, '-f', file]);
+      assert.equal(result.code, 0, result.stderr);
+    }
+    const lines: string[] = [];
+    for (const { what, resource, selector } of STOCK_SELECTORS) {
+      const selected = await select(resource, selector, [OPERATOR_NAMESPACE]);
+      lines.push(`${what}: ${selected.join(', ') || 'none'}`);
+      const expected: Record<string, string[]> = {
+        'servicemonitors.monitoring.coreos.com': [`${OPERATOR_NAMESPACE}/sms-experiment-operator`],
+        'prometheusrules.monitoring.coreos.com': [`${OPERATOR_NAMESPACE}/sms-experiment-operator`],
+        'alertmanagerconfigs.monitoring.coreos.com': [],
+        configmaps: [`${OPERATOR_NAMESPACE}/sms-experiment-operator-dashboard`],
+      };
+      assert.deepEqual(selected, expected[resource], what);
+    }
+    console.log(`\n  Stock kube-prometheus-stack selection in ${OPERATOR_NAMESPACE} (the bundle's own):\n${lines.map((line) => `    ${line}`).join('\n')}\n`);
   });
 
   it('follows spec.monitoring instead: the overridden experiment is selected by its own labels only', async () => {
