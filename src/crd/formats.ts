@@ -100,3 +100,37 @@ export function quantityValue(text: string): number | undefined {
   const factor = QUANTITY_SUFFIX[suffix];
   return factor === undefined ? undefined : number * factor;
 }
+
+/**
+ * A label or annotation key: an optional DNS-subdomain prefix and '/', then a name of at most 63
+ * characters (letters, digits, '-', '_', '.', alphanumeric at both ends).
+ */
+export const QUALIFIED_NAME = '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
+/** A prefix of at most 253 characters, '/', a name of at most 63. */
+export const QUALIFIED_NAME_MAX_LENGTH = DNS1123_SUBDOMAIN_MAX_LENGTH + 1 + DNS_LABEL_MAX_LENGTH;
+
+/**
+ * Label and annotation keys the operator writes itself (the experiment label, the desired hash,
+ * the app.kubernetes.io labels): a user's key there would be overwritten or break the watches.
+ */
+export const RESERVED_KEY_PREFIXES = ['experiments.sms-app.io/', 'app.kubernetes.io/'] as const;
+
+/** Why a user's label or annotation key cannot be used, or undefined when it can. */
+export function metadataKeyProblem(key: string): string | undefined {
+  if (key.length > QUALIFIED_NAME_MAX_LENGTH || !new RegExp(QUALIFIED_NAME).test(key)) {
+    return `"${key}" is not a label key: an optional DNS prefix and '/', then up to 63 letters, digits, '-', '_' or '.'`;
+  }
+  const prefix = key.includes('/') ? key.slice(0, key.indexOf('/')) : '';
+  if (prefix.length > DNS1123_SUBDOMAIN_MAX_LENGTH) return `"${key}" has a prefix longer than ${DNS1123_SUBDOMAIN_MAX_LENGTH} characters`;
+  const reserved = RESERVED_KEY_PREFIXES.find((reservedPrefix) => key.startsWith(reservedPrefix));
+  if (reserved !== undefined) return `"${key}" is under ${reserved}, which the operator sets itself`;
+  return undefined;
+}
+
+/** Why a label value cannot be used, or undefined when it can (the empty value is allowed). */
+export function labelValueProblem(value: string): string | undefined {
+  if (value.length > LABEL_VALUE_MAX_LENGTH || !new RegExp(OPTIONAL_LABEL_VALUE).test(value)) {
+    return `"${value}" is not a label value: up to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`;
+  }
+  return undefined;
+}

@@ -22,11 +22,16 @@ import {
   PROMETHEUS_DURATION,
   QUANTITY,
   quantityValue,
+  QUALIFIED_NAME,
+  QUALIFIED_NAME_MAX_LENGTH,
+  RESERVED_KEY_PREFIXES,
   SECRET_KEY,
   SMARTHOST,
   VERSION_MAX_LENGTH,
   celString,
   durationSeconds,
+  labelValueProblem,
+  metadataKeyProblem,
 } from './formats.ts';
 import { described, matches, whenPresent, type ValidationRule } from './rules.ts';
 
@@ -423,6 +428,63 @@ export const emailAlertingSchema = described(
   'E-mail alerting through an AlertmanagerConfig. Absent means no e-mail.',
 );
 
+const MAX_MONITORING_LABELS = 16;
+const MAX_MONITORING_ANNOTATIONS = 32;
+
+/** CEL: a key the user may set (the twin of metadataKeyProblem). */
+const celUserKey = (key: string) =>
+  [`${key}.size() <= ${QUALIFIED_NAME_MAX_LENGTH}`, `${key}.matches(${celString(QUALIFIED_NAME)})`, ...RESERVED_KEY_PREFIXES.map((prefix) => `!${key}.startsWith('${prefix}')`)].join(' && ');
+
+const userKeysRule = (field: string): ValidationRule<Record<string, string>> => ({
+  rule: `self.all(key, ${celUserKey('key')})`,
+  message: `${field} keys must be label keys (an optional DNS prefix and '/', then up to 63 letters, digits, '-', '_' or '.'), not under ${RESERVED_KEY_PREFIXES.join(' or ')}: the operator sets those itself`,
+  holds: (map) => Object.keys(map).every((key) => metadataKeyProblem(key) === undefined),
+});
+
+const monitoringLabels = () =>
+  described(
+    z
+      .record(z.string().max(QUALIFIED_NAME_MAX_LENGTH), z.string().max(LABEL_VALUE_MAX_LENGTH))
+      .refine((labels) => Object.keys(labels).length <= MAX_MONITORING_LABELS, `monitoring.labels may have at most ${MAX_MONITORING_LABELS} entries`),
+    'Extra labels on the ServiceMonitors, the PrometheusRule and the AlertmanagerConfig, over the operator\'s --monitoring-labels (a key here wins), ' +
+      `e.g. release: kube-prometheus-stack, which a stock kube-prometheus-stack's Prometheus selects by. At most ${MAX_MONITORING_LABELS}. Default none.`,
+    [
+      userKeysRule('monitoring.labels'),
+      {
+        rule: `self.all(key, self[key].matches(${celString(OPTIONAL_LABEL_VALUE)}))`,
+        message: "monitoring.labels values must be label values: up to 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit",
+        holds: (labels) => Object.values(labels).every((value) => labelValueProblem(value) === undefined),
+      },
+    ],
+    { maxProperties: MAX_MONITORING_LABELS },
+  ).optional();
+
+const monitoringAnnotations = () =>
+  described(
+    z
+      .record(z.string().max(QUALIFIED_NAME_MAX_LENGTH), z.string().max(4096))
+      .refine((annotations) => Object.keys(annotations).length <= MAX_MONITORING_ANNOTATIONS, `monitoring.annotations may have at most ${MAX_MONITORING_ANNOTATIONS} entries`),
+    `Extra annotations on the ServiceMonitors, the PrometheusRule and the AlertmanagerConfig, over the operator's --monitoring-annotations (a key here wins). At most ${MAX_MONITORING_ANNOTATIONS}. Default none.`,
+    [userKeysRule('monitoring.annotations')],
+    { maxProperties: MAX_MONITORING_ANNOTATIONS },
+  ).optional();
+
+export const dashboardLabelSchema = described(
+  z.object({
+    key: described(z.string().max(QUALIFIED_NAME_MAX_LENGTH), 'Label key, e.g. grafana_dashboard (the Grafana sidecar\'s sidecar.dashboards.label).', [
+      {
+        rule: celUserKey('self'),
+        message: `dashboardLabel.key must be a label key (an optional DNS prefix and '/', then up to 63 letters, digits, '-', '_' or '.'), not under ${RESERVED_KEY_PREFIXES.join(' or ')}`,
+        holds: (key: string) => metadataKeyProblem(key) === undefined,
+      },
+    ]),
+    value: described(z.string().max(LABEL_VALUE_MAX_LENGTH), 'Label value, e.g. "1" (the sidecar\'s sidecar.dashboards.labelValue); may be empty.', [
+      matches(OPTIONAL_LABEL_VALUE, "dashboardLabel.value must be a label value: up to 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit"),
+    ]),
+  }),
+  'The label the Grafana sidecar loads the dashboard ConfigMaps by, instead of the operator\'s --dashboard-label (default grafana_dashboard: "1", what kube-prometheus-stack\'s sidecar selects).',
+);
+
 export const monitoringSpecSchema = described(
   z.object({
     enabled: described(
@@ -446,6 +508,9 @@ export const monitoringSpecSchema = described(
       'The HighRequestRate alert of the PrometheusRule.',
     ).prefault({}),
     email: emailAlertingSchema.optional(),
+    labels: monitoringLabels(),
+    annotations: monitoringAnnotations(),
+    dashboardLabel: dashboardLabelSchema.optional(),
   }),
   'Prometheus scraping, the HighRequestRate alert, Grafana dashboards and optional e-mail alerting.',
 );

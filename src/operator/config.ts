@@ -3,7 +3,9 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ConfigError } from '../common/config-error.ts';
+import { labelValueProblem, metadataKeyProblem } from '../crd/formats.ts';
 
+import { DEFAULT_DASHBOARD_LABEL, type MonitoringDefaults } from './render/index.ts';
 import { defaultRenewDeadlineMs } from './runtime/leader-election.ts';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './runtime/logging.ts';
 
@@ -37,7 +39,10 @@ export interface OperatorConfig {
   kubeconfig: string | undefined;
   /** Where the experiments' evidence is read; undefined switches the analysis off. */
   analysis: { prometheusUrl: string | undefined; intervalMs: number };
+  /** What every experiment's monitoring objects carry unless its spec.monitoring says otherwise. */
+  monitoringDefaults: MonitoringDefaults;
 }
+
 
 export type ConfigResult = { kind: 'config'; config: OperatorConfig } | { kind: 'help'; text: string };
 
@@ -173,6 +178,28 @@ const OPTIONS = {
     value: 'DURATION',
     description: 'How often each experiment\'s evidence is collected and judged (default: 30s)',
   },
+  monitoringLabels: {
+    flag: 'monitoring-labels',
+    env: 'SMSX_MONITORING_LABELS',
+    type: 'string',
+    value: 'K=V,...',
+    description:
+      'Labels on every experiment\'s ServiceMonitors, PrometheusRule and AlertmanagerConfig, e.g. release=kube-prometheus-stack for a stock kube-prometheus-stack; comma-separated key=value or a JSON object; spec.monitoring.labels adds to them (default: none)',
+  },
+  monitoringAnnotations: {
+    flag: 'monitoring-annotations',
+    env: 'SMSX_MONITORING_ANNOTATIONS',
+    type: 'string',
+    value: 'K=V,...',
+    description: 'Annotations on the same objects; comma-separated key=value or a JSON object (for values with commas); spec.monitoring.annotations adds to them (default: none)',
+  },
+  dashboardLabel: {
+    flag: 'dashboard-label',
+    env: 'SMSX_DASHBOARD_LABEL',
+    type: 'string',
+    value: 'K=V',
+    description: 'The label the Grafana sidecar loads the dashboard ConfigMaps by; spec.monitoring.dashboardLabel overrides it (default: grafana_dashboard=1, what kube-prometheus-stack selects)',
+  },
   fieldManager: {
     flag: 'field-manager',
     env: 'SMSX_FIELD_MANAGER',
@@ -270,6 +297,43 @@ const namespaces = z.string().transform((text, ctx) => {
   return list;
 });
 
+/** "a=1,b=2" or '{"a":"1"}' into a map, every key checked as the API server and the CRD would. */
+const keyValues = (what: string, checkValue: (value: string) => string | undefined) =>
+  z.string().transform((text, ctx) => {
+    const trimmed = text.trim();
+    let entries: Array<[string, unknown]>;
+    if (trimmed.startsWith('{')) {
+      try {
+        entries = Object.entries(JSON.parse(trimmed) as Record<string, unknown>);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: `${what}: not a JSON object (${error instanceof Error ? error.message : String(error)})` });
+        return z.NEVER;
+      }
+    } else {
+      entries = trimmed === '' ? [] : trimmed.split(',').map((pair) => {
+        const at = pair.indexOf('=');
+        return at < 0 ? [pair.trim(), undefined] : [pair.slice(0, at).trim(), pair.slice(at + 1).trim()];
+      });
+    }
+    const map: Record<string, string> = {};
+    for (const [key, value] of entries) {
+      const problem = typeof value === 'string' ? (metadataKeyProblem(key) ?? checkValue(value)) : `"${key}" needs a value: key=value`;
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `${what}: ${problem}` });
+      else map[key] = value as string;
+    }
+    return map;
+  });
+
+const dashboardLabel = keyValues('the dashboard label', labelValueProblem).transform((map, ctx) => {
+  const entries = Object.entries(map);
+  const [entry] = entries;
+  if (entries.length !== 1 || entry === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'the dashboard label must be exactly one key=value, e.g. grafana_dashboard=1' });
+    return z.NEVER;
+  }
+  return { key: entry[0], value: entry[1] };
+});
+
 const rawSchema = z.object({
   namespaces: namespaces.default('all'),
   metricsBindAddress: nonEmpty('the bind address').default('0.0.0.0'),
@@ -298,6 +362,9 @@ const rawSchema = z.object({
     .refine((value) => URL.canParse(value) && ['http:', 'https:'].includes(new URL(value).protocol), 'the Prometheus URL must be an http:// or https:// URL')
     .optional(),
   analysisInterval: duration('the analysis interval').default(30_000),
+  monitoringLabels: keyValues('a monitoring label', labelValueProblem).default({}),
+  monitoringAnnotations: keyValues('a monitoring annotation', () => undefined).default({}),
+  dashboardLabel: dashboardLabel.default({ ...DEFAULT_DASHBOARD_LABEL }),
 });
 
 export interface ConfigEnvironment {
@@ -378,6 +445,7 @@ export function loadConfig({ argv, env, hostname, pid }: ConfigEnvironment): Con
       allowSharedHosts: values.allowSharedHosts,
       kubeconfig: values.kubeconfig,
       analysis: { prometheusUrl: values.prometheusUrl, intervalMs: values.analysisInterval },
+      monitoringDefaults: { labels: values.monitoringLabels, annotations: values.monitoringAnnotations, dashboardLabel: values.dashboardLabel },
     },
   };
 }

@@ -183,7 +183,8 @@ export async function startOperator({ config, logger, kubeConfig, clock = system
     metrics,
     clock,
     logger,
-    render: renderPlan,
+    // The operator's monitoring flags are render options: the renderer stays pure.
+    render: (experiment, options) => renderPlan(experiment, { ...options, monitoringDefaults: config.monitoringDefaults }),
     monitoring,
     allowSharedHosts: config.allowSharedHosts,
     ownedTypes,

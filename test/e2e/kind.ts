@@ -119,12 +119,11 @@ export async function createKindCluster(dataFile: string): Promise<KindCluster> 
 
   await step('installed Istio (default profile: istiod + istio-ingressgateway)', tools.istioctl, ['install', '-y', '--kubeconfig', kubeconfig, '--set', 'profile=default'], { timeoutMs: 900_000 });
   await step(`installed kube-prometheus-stack ${VERSIONS.kubePrometheusStack}`, tools.helm, [
-    'upgrade', '--install', 'monitoring', 'kube-prometheus-stack',
+    'upgrade', '--install', 'kube-prometheus-stack', 'kube-prometheus-stack',
     '--repo', 'https://prometheus-community.github.io/helm-charts', '--version', VERSIONS.kubePrometheusStack,
     '--kubeconfig', kubeconfig, '--namespace', 'monitoring', '--create-namespace', '--wait', '--timeout', '15m',
-    // Select the operator's ServiceMonitors and rules, which carry no Helm release label.
-    '--set', 'prometheus.prometheusSpec.serviceMonitorSelectorNilUsesHelmValues=false',
-    '--set', 'prometheus.prometheusSpec.ruleSelectorNilUsesHelmValues=false',
+    // Stock selectors: the bundle labels the operator's and the experiments' monitoring objects
+    // release=kube-prometheus-stack, the name of this release.
     '--set', 'grafana.enabled=false',
   ], { timeoutMs: 1_200_000 });
   await step(`installed ingress-nginx ${VERSIONS.ingressNginx}`, tools.helm, [

@@ -156,15 +156,17 @@ describe('dist/install.yaml on a real API server', function () {
     assert.match(result.stdout, /dist\/install\.yaml is up to date/, result.stderr);
   });
 
-  it('holds the CRD, namespace, RBAC, Deployment and its disruption budget, metrics Service and ServiceMonitor', async () => {
+  it('holds the CRD, namespace, RBAC, Deployment and its disruption budget, metrics Service, ServiceMonitor, and the operator\'s alerts and dashboard', async () => {
     const objects = (await bundleObjects()).map((object) => `${object.kind}/${object.metadata.namespace ?? ''}/${object.metadata.name}`);
     assert.deepEqual(objects.sort(), [
       `ClusterRole//sms-experiment-operator`,
       `ClusterRoleBinding//sms-experiment-operator`,
+      `ConfigMap/${OPERATOR_NAMESPACE}/sms-experiment-operator-dashboard`,
       `CustomResourceDefinition//${EXPERIMENTS}`,
       `Deployment/${OPERATOR_NAMESPACE}/sms-experiment-operator`,
       `Namespace//${OPERATOR_NAMESPACE}`,
       `PodDisruptionBudget/${OPERATOR_NAMESPACE}/sms-experiment-operator`,
+      `PrometheusRule/${OPERATOR_NAMESPACE}/sms-experiment-operator`,
       `Role/${OPERATOR_NAMESPACE}/sms-experiment-operator-leader-election`,
       `RoleBinding/${OPERATOR_NAMESPACE}/sms-experiment-operator-leader-election`,
       `Service/${OPERATOR_NAMESPACE}/sms-experiment-operator-metrics`,

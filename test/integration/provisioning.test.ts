@@ -10,7 +10,7 @@ import path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 import { smsExperimentSchema, smsExperimentSpecSchema } from '../../src/crd/schema.ts';
-import { EXPERIMENT_LABEL, GRAFANA_DASHBOARD_LABEL, GRAFANA_DASHBOARD_LABEL_VALUE } from '../../src/operator/render/labels.ts';
+import { DEFAULT_DASHBOARD_LABEL } from '../../src/operator/render/labels.ts';
 
 const repositoryRoot = path.resolve(import.meta.dirname, '../..');
 const ansibleDir = path.join(repositoryRoot, 'ansible');
@@ -398,26 +398,32 @@ describe('provisioning: Vagrant + VirtualBox + Ansible (checked without VMs)', f
       assert.equal((await readFile(file('kubernetes_packages/kubelet-defaults'), 'utf8')).match(/--node-ip=(\S+)/)?.[1], '192.168.56.100');
     });
 
-    it("runs Grafana at grafana.local with a dashboard sidecar that loads the operator's dashboard ConfigMaps", async function () {
+    it('installs kube-prometheus-stack with its stock selectors, under the release name the operator bundle labels for', async function () {
       const values = z
         .looseObject({
+          prometheus: z.looseObject({ prometheusSpec: z.looseObject({}) }),
           grafana: z.looseObject({
             adminPassword: z.string(),
             ingress: z.looseObject({ enabled: z.literal(true), ingressClassName: z.string(), hosts: z.array(z.string()) }),
-            sidecar: z.looseObject({ dashboards: z.looseObject({ enabled: z.literal(true), label: z.string(), labelValue: z.string(), searchNamespace: z.string() }) }),
-          }),
-          alertmanager: z.looseObject({
-            alertmanagerSpec: z.looseObject({ alertmanagerConfigSelector: z.object({ matchExpressions: z.array(z.object({ key: z.string(), operator: z.string() })) }) }),
           }),
         })
         .parse(await readYaml(file('monitoring/kube-prometheus-stack-values.yaml')));
       assert.deepEqual(values.grafana.ingress.hosts, ['grafana.local']);
       assert.equal(values.grafana.ingress.ingressClassName, 'nginx');
-      const sidecar = values.grafana.sidecar.dashboards;
-      assert.equal(sidecar.label, GRAFANA_DASHBOARD_LABEL);
-      assert.ok(sidecar.labelValue === '' || sidecar.labelValue === GRAFANA_DASHBOARD_LABEL_VALUE, `label value "${sidecar.labelValue}" matches the operator's "${GRAFANA_DASHBOARD_LABEL_VALUE}"`);
-      assert.equal(sidecar.searchNamespace, 'ALL', 'the dashboards live in the experiment namespace');
-      assert.deepEqual(values.alertmanager.alertmanagerSpec.alertmanagerConfigSelector.matchExpressions, [{ key: EXPERIMENT_LABEL, operator: 'Exists' }]);
+      // Nothing overrides what the chart selects: the operator's labels meet the stock selectors.
+      const overrides = ['serviceMonitorSelector', 'serviceMonitorSelectorNilUsesHelmValues', 'ruleSelector', 'ruleSelectorNilUsesHelmValues'].filter((key) => key in values.prometheus.prometheusSpec);
+      assert.deepEqual(overrides, [], 'Prometheus selector overrides');
+      assert.equal('sidecar' in values.grafana, false, 'the Grafana sidecar keeps grafana_dashboard=1 in every namespace');
+      assert.equal('alertmanager' in values, false, 'Alertmanager keeps selecting every AlertmanagerConfig');
+      assert.equal(DEFAULT_DASHBOARD_LABEL.key, 'grafana_dashboard');
+      assert.equal(DEFAULT_DASHBOARD_LABEL.value, '1');
+      // The release name the role installs is the one the bundle's operator and ServiceMonitor carry.
+      const [task] = z.array(z.looseObject({ 'kubernetes.core.helm': z.looseObject({ name: z.string() }) })).parse(await readYaml(path.join(repositoryRoot, 'ansible/roles/monitoring/tasks/main.yml')));
+      assert.equal(task?.['kubernetes.core.helm'].name, '{{ kube_prometheus_stack_release }}');
+      const groupVars = z.looseObject({ kube_prometheus_stack_release: z.string() }).parse(await readYaml(path.join(repositoryRoot, 'ansible/group_vars/all/cluster.yml')));
+      const bundle = await readFile(path.join(repositoryRoot, 'dist/install.yaml'), 'utf8');
+      assert.equal(/name: SMSX_MONITORING_LABELS\s+value: release=(\S+)/.exec(bundle)?.[1], groupVars.kube_prometheus_stack_release, 'the operator labels monitoring objects for this release');
+      assert.equal(/kind: ServiceMonitor\nmetadata:\n(?: {2}.*\n)*? {4}release: (\S+)/.exec(bundle)?.[1], groupVars.kube_prometheus_stack_release, "the operator's own ServiceMonitor too");
       // The admin password is generated into the (git-ignored) credentials directory, never committed.
       assert.equal(values.grafana.adminPassword, (await readFile(path.join(rendered, '.credentials', 'grafana-admin-password'), 'utf8')).trim());
       assert.ok(values.grafana.adminPassword.length >= 20);

@@ -159,6 +159,30 @@ export const INVALID_EXPERIMENTS: readonly InvalidExperiment[] = [
     message: 'podAnnotations may not set keys under experiments.sms-app.io/',
   },
   {
+    title: 'a monitoring label the operator owns',
+    spec: { monitoring: { labels: { 'experiments.sms-app.io/experiment': 'other' } } },
+    field: 'spec.monitoring.labels',
+    message: 'monitoring.labels keys must be label keys',
+  },
+  {
+    title: 'a monitoring label value with a space',
+    spec: { monitoring: { labels: { release: 'kube prometheus' } } },
+    field: 'spec.monitoring.labels',
+    message: 'monitoring.labels values must be label values',
+  },
+  {
+    title: 'a monitoring annotation key that is no label key',
+    spec: { monitoring: { annotations: { 'runbook url': 'https://example.com' } } },
+    field: 'spec.monitoring.annotations',
+    message: 'monitoring.annotations keys must be label keys',
+  },
+  {
+    title: 'a dashboard label under app.kubernetes.io/',
+    spec: { monitoring: { dashboardLabel: { key: 'app.kubernetes.io/component', value: 'dashboard' } } },
+    field: 'spec.monitoring.dashboardLabel.key',
+    message: 'dashboardLabel.key must be a label key',
+  },
+  {
     title: 'a slow-request threshold that is no bucket bound',
     spec: { analysis: { slowRequestSeconds: 0.3 } },
     field: 'spec.analysis.slowRequestSeconds',
@@ -473,6 +497,10 @@ export const VALID_EXPERIMENTS: readonly ValidExperiment[] = [
   {
     title: 'e-mail alerting to two recipients through an IPv6 smarthost',
     spec: { monitoring: { email: { ...email, to: 'a@example.com, b@example.com', smarthost: '[fd00::25]:25', username: 'alerts' } } },
+  },
+  {
+    title: 'the labels a stock kube-prometheus-stack selects by, and a dashboard label with an empty value',
+    spec: { monitoring: { labels: { release: 'kube-prometheus-stack', 'example.com/team': 'sms' }, annotations: { 'example.com/runbook': 'https://runbooks.example.com/sms?a=1, b' }, dashboardLabel: { key: 'grafana_dashboard', value: '' } } },
   },
   { title: 'an immediate alert', spec: { monitoring: { highRequestRate: { perMinute: 0.5, for: '0' } } } },
   { title: 'a selector with two labels', spec: { istio: { gatewaySelector: { istio: 'ingressgateway', 'app.kubernetes.io/name': 'gw' } } } },

@@ -50,6 +50,8 @@ export interface OperatorOptions {
    * make collide; the host-conflict test turns it on.
    */
   refuseSharedHosts?: boolean;
+  /** A fixed port for /metrics (e.g. one a Prometheus already scrapes); a free one otherwise. */
+  metricsPort?: number;
 }
 
 export class OperatorProcess {
@@ -90,7 +92,7 @@ export class OperatorProcess {
   async start({ waitUntilReady = true }: { waitUntilReady?: boolean } = {}): Promise<void> {
     if (this.alive) throw new Error(`operator ${this.name} is already running`);
     this.#logFile ||= path.join(await logDir(), `${this.name}.log`);
-    this.#port = await freePort();
+    this.#port = this.#options.metricsPort ?? (await freePort());
     const args = [
       MAIN,
       '--kubeconfig', this.#options.kubeconfigPath,

@@ -28,6 +28,8 @@ export interface ScrapeTarget {
 export interface ScrapeJob {
   job: string;
   targets: ScrapeTarget[];
+  /** The ServiceMonitor endpoint's honorLabels: a metric's own label beats the target's. */
+  honorLabels?: boolean;
 }
 
 export interface RunningPrometheus {
@@ -88,21 +90,30 @@ export function serviceMonitorTargetLabels(objects: readonly RenderedObject[], s
   return labels;
 }
 
-export async function startPrometheus(jobs: readonly ScrapeJob[]): Promise<RunningPrometheus> {
+export interface PrometheusOptions {
+  /** Rule files (name → text) Prometheus loads and evaluates. */
+  ruleFiles?: Record<string, string>;
+  /** How often the rules are evaluated; 15s unless given. */
+  evaluationIntervalSeconds?: number;
+}
+
+export async function startPrometheus(jobs: readonly ScrapeJob[], options: PrometheusOptions = {}): Promise<RunningPrometheus> {
   if (!existsSync(PROMETHEUS_BINARY)) throw new Error(`Prometheus is not at ${PROMETHEUS_BINARY}: install Debian's "prometheus" package (hack/test.sh does) or set SMSX_PROMETHEUS`);
   const directory = await mkdtemp(path.join(tmpdir(), 'sms-prometheus-'));
   const config = {
-    global: { scrape_interval: `${SCRAPE_INTERVAL_SECONDS}s`, scrape_timeout: `${SCRAPE_INTERVAL_SECONDS}s`, evaluation_interval: '15s' },
-    scrape_configs: jobs.map(({ job, targets }) => ({
+    global: { scrape_interval: `${SCRAPE_INTERVAL_SECONDS}s`, scrape_timeout: `${SCRAPE_INTERVAL_SECONDS}s`, evaluation_interval: `${options.evaluationIntervalSeconds ?? 15}s` },
+    rule_files: Object.keys(options.ruleFiles ?? {}).map((name) => path.join(directory, name)),
+    scrape_configs: jobs.map(({ job, targets, honorLabels = false }) => ({
       job_name: job,
       metrics_path: '/metrics',
-      // honor_labels false, as prometheus-operator renders it: a metric label that collides with a
-      // target label becomes exported_<name>.
-      honor_labels: false,
+      // honor_labels false unless the job says otherwise, as prometheus-operator renders it: a
+      // metric label that collides with a target label becomes exported_<name>.
+      honor_labels: honorLabels,
       static_configs: targets.map(({ address, labels }) => ({ targets: [address], labels })),
     })),
   };
   await writeFile(path.join(directory, 'prometheus.yml'), stringify(config));
+  for (const [name, text] of Object.entries(options.ruleFiles ?? {})) await writeFile(path.join(directory, name), text);
   const port = await freePort();
   const child = spawn(
     PROMETHEUS_BINARY,

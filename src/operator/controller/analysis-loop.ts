@@ -142,7 +142,7 @@ async function analyse(options: AnalysisLoopOptions, experiment: SmsExperiment):
       request: experiment.metadata.annotations?.[REQUEST_ANNOTATION],
       now,
     });
-    options.metrics.setProgression(namespace, name, run.progression.step, run.progression.mode === 'shadow' ? 0 : run.progression.weights.canary);
+    options.metrics.setProgression(namespace, name, run.progression.step, run.progression.mode === 'shadow' ? 0 : run.progression.weights.canary, run.progression.phase);
   }
   const drafts: Record<string, Draft> = { [ANALYSED]: draft, ...(run ? progressionConditions(run.progression) : {}) };
   const before = findCondition(experiment.status?.conditions, ANALYSED);

@@ -43,7 +43,7 @@ export interface ReconcilerOptions {
   pods: LiveObjectReader;
   applier: Applier;
   recorder: EventRecorder;
-  metrics: Pick<OperatorMetrics, 'observeReconcile' | 'countConditionTransition'>;
+  metrics: Pick<OperatorMetrics, 'observeReconcile' | 'countConditionTransition' | 'setConditions' | 'forgetExperiment'>;
   clock: Clock;
   logger: Logger;
   render: (experiment: SmsExperiment, options: RenderOptions & { monitoring: boolean }) => RenderPlan;
@@ -104,6 +104,7 @@ async function reconcileOnce(options: ReconcilerOptions, written: WrittenStatuse
     written.forget(key);
     waitingSince.delete(key);
     options.onDeleted(key);
+    options.metrics.forgetExperiment(namespace, name);
     log.debug('Skipped deleted experiment');
     return { result: 'success' };
   }
@@ -328,6 +329,8 @@ async function writeStatus(
   failureReason: string | undefined,
 ): Promise<void> {
   const { options, subject, log } = context;
+  // On every pass, written or not: after a restart the status is unchanged but the gauge is new.
+  options.metrics.setConditions(subject.namespace, subject.name, status.conditions ?? []);
   if (statusEqual(previous, status)) return;
   try {
     const stored = await options.applier.applyStatus(SMS_EXPERIMENT, subject, status);

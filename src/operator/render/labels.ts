@@ -22,9 +22,13 @@ export const VERSION_LABEL = 'version';
 export const ISTIO_APP_LABEL = 'app';
 export const ISTIO_INJECT_LABEL = 'sidecar.istio.io/inject';
 
-/** The Grafana sidecar loads ConfigMaps carrying this label (value from the seed). */
+/**
+ * The Grafana sidecar loads ConfigMaps carrying this label. The seed's value was sms-app; 1 is what
+ * kube-prometheus-stack's sidecar selects out of the box (sidecar.dashboards.labelValue).
+ */
 export const GRAFANA_DASHBOARD_LABEL = 'grafana_dashboard';
-export const GRAFANA_DASHBOARD_LABEL_VALUE = 'sms-app';
+export const GRAFANA_DASHBOARD_LABEL_VALUE = '1';
+export const DEFAULT_DASHBOARD_LABEL = { key: GRAFANA_DASHBOARD_LABEL, value: GRAFANA_DASHBOARD_LABEL_VALUE } as const;
 
 export const PART_OF = 'sms-spam-detection';
 export const MANAGED_BY = 'sms-experiment-operator';

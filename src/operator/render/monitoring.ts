@@ -14,12 +14,18 @@ export const HIGH_REQUEST_RATE_ALERT = 'HighRequestRate';
 /** Alert label naming the experiment; the AlertmanagerConfig routes on it. */
 export const ALERT_EXPERIMENT_LABEL = 'experiment';
 
+/** Labels and annotations of the objects a Prometheus or Alertmanager selects: the standard ones win. */
+function monitoringObjectMetadata(context: RenderContext, name: string) {
+  const { labels, annotations } = context.monitoring;
+  return objectMetadata(context, name, { ...labels, ...standardLabels(context.experiment, 'monitoring') }, Object.keys(annotations).length > 0 ? { ...annotations } : undefined);
+}
+
 function serviceMonitor(context: RenderContext, name: string, component: 'app' | 'model'): ServiceMonitorObject {
   const { experiment, namespace } = context;
   return {
     apiVersion: 'monitoring.coreos.com/v1',
     kind: 'ServiceMonitor',
-    metadata: objectMetadata(context, name, standardLabels(experiment, 'monitoring')),
+    metadata: monitoringObjectMetadata(context, name),
     spec: {
       // Only the component's main Service: the per-version Services select the same pods.
       selector: { matchLabels: { [EXPERIMENT_LABEL]: experiment, [COMPONENT_LABEL]: component, [SCRAPE_LABEL]: 'true' } },
@@ -51,7 +57,7 @@ export function prometheusRule(context: RenderContext): PrometheusRuleObject {
   return {
     apiVersion: 'monitoring.coreos.com/v1',
     kind: 'PrometheusRule',
-    metadata: objectMetadata(context, names.prometheusRule, standardLabels(experiment, 'monitoring')),
+    metadata: monitoringObjectMetadata(context, names.prometheusRule),
     spec: {
       groups: [
         {
@@ -86,7 +92,7 @@ export function alertmanagerConfig(context: RenderContext): AlertmanagerConfigOb
   return {
     apiVersion: 'monitoring.coreos.com/v1alpha1',
     kind: 'AlertmanagerConfig',
-    metadata: objectMetadata(context, names.alertmanagerConfig, standardLabels(experiment, 'monitoring')),
+    metadata: monitoringObjectMetadata(context, names.alertmanagerConfig),
     spec: {
       route: {
         receiver: 'email',

@@ -178,7 +178,18 @@ export type RenderedObject =
   | PrometheusRuleObject
   | AlertmanagerConfigObject;
 
+/** The operator's cluster-wide monitoring settings (its flags); spec.monitoring overrides them. */
+export interface MonitoringDefaults {
+  /** On the ServiceMonitors, PrometheusRule and AlertmanagerConfig, e.g. release=kube-prometheus-stack. */
+  labels: Readonly<Record<string, string>>;
+  annotations: Readonly<Record<string, string>>;
+  /** The label the Grafana sidecar loads dashboard ConfigMaps by. */
+  dashboardLabel: { key: string; value: string };
+}
+
 export interface RenderOptions {
+  /** The operator's monitoring settings; none but the default dashboard label when absent. */
+  monitoringDefaults?: MonitoringDefaults;
   /** Whether the prometheus-operator CRDs exist in the cluster; monitoring objects are skipped when false. */
   monitoring?: boolean;
   /** The traffic to route; the spec's when absent. */

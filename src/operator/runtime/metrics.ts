@@ -21,9 +21,13 @@ export interface OperatorMetrics {
   countConditionTransition(condition: string, status: string, reason: string): void;
   /** The latest judgement of one signal of an experiment: its anytime-valid p-value and its ratio (-1: undefined). */
   setAnalysis(namespace: string, name: string, signal: string, pValue: number, ratio: number): void;
-  /** Progressive delivery: the run's step and canary weight, and one count per step outcome. */
-  setProgression(namespace: string, name: string, step: number, canaryWeight: number): void;
+  /** Progressive delivery: the run's step, canary weight and phase (Shadowing, Progressing, …), and one count per step outcome. */
+  setProgression(namespace: string, name: string, step: number, canaryWeight: number, phase: string): void;
   countProgression(outcome: string): void;
+  /** The experiment's conditions as the reconciler computed them on its latest pass (one series per condition, with its status). */
+  setConditions(namespace: string, name: string, conditions: ReadonlyArray<{ type: string; status: string }>): void;
+  /** Drops every per-experiment series of an experiment that is gone. */
+  forgetExperiment(namespace: string, name: string): void;
 }
 
 export interface MetricsOptions {
@@ -109,6 +113,22 @@ export function createMetrics({ now = () => performance.now(), processMetrics = 
     labelNames: ['namespace', 'experiment'] as const,
     registers: [registry],
   });
+  const progressionPhase = new Gauge({
+    name: `${prefix}progression_phase`,
+    help: 'Progressive delivery: 1 for the phase each experiment\'s run is in (Shadowing, Progressing, Paused, Halted, Promoted, RolledBack, Aborted, ShadowRejected)',
+    labelNames: ['namespace', 'experiment', 'phase'] as const,
+    registers: [registry],
+  });
+  const experimentCondition = new Gauge({
+    name: `${prefix}experiment_condition`,
+    help: 'Conditions of each experiment (Ready, Progressing, Degraded): 1 for the status the condition has now, as kube-state-metrics exports them',
+    labelNames: ['namespace', 'experiment', 'condition', 'status'] as const,
+    registers: [registry],
+  });
+  // The label sets last set per experiment, so a change removes the old series instead of leaving it at 1.
+  const conditionSeries = new Map<string, Array<Record<'namespace' | 'experiment' | 'condition' | 'status', string>>>();
+  const phaseSeries = new Map<string, Record<'namespace' | 'experiment' | 'phase', string>>();
+  const analysisSeries = new Map<string, Set<string>>();
   const progressionOutcomes = new Counter({
     name: `${prefix}progression_outcomes_total`,
     help: 'Progressive delivery: runs started and steps ended, by outcome (RunStarted, StepAdvanced, ShadowPassed, Promoted, RolledBack, Halted, Held, Paused, Resumed, Aborted, ShadowRejected, WeightsEdited, RequestIgnored)',
@@ -169,12 +189,42 @@ export function createMetrics({ now = () => performance.now(), processMetrics = 
       transitions.inc({ condition, status, reason });
     },
     setAnalysis(namespace, experiment, signal, pValue, ratio) {
+      const signals = analysisSeries.get(`${namespace}/${experiment}`) ?? new Set<string>();
+      analysisSeries.set(`${namespace}/${experiment}`, signals.add(signal));
       analysisPValue.set({ namespace, experiment, signal }, pValue);
       analysisRatio.set({ namespace, experiment, signal }, ratio);
     },
-    setProgression(namespace, experiment, step, canaryWeight) {
+    setProgression(namespace, experiment, step, canaryWeight, phase) {
       progressionStep.set({ namespace, experiment }, step);
       progressionWeight.set({ namespace, experiment }, canaryWeight);
+      const key = `${namespace}/${experiment}`;
+      const previous = phaseSeries.get(key);
+      if (previous !== undefined && previous.phase !== phase) progressionPhase.remove(previous);
+      const labels = { namespace, experiment, phase };
+      progressionPhase.set(labels, 1);
+      phaseSeries.set(key, labels);
+    },
+    setConditions(namespace, experiment, conditions) {
+      const key = `${namespace}/${experiment}`;
+      for (const labels of conditionSeries.get(key) ?? []) experimentCondition.remove(labels);
+      const current = conditions.map(({ type, status }) => ({ namespace, experiment, condition: type, status }));
+      for (const labels of current) experimentCondition.set(labels, 1);
+      conditionSeries.set(key, current);
+    },
+    forgetExperiment(namespace, experiment) {
+      const key = `${namespace}/${experiment}`;
+      for (const labels of conditionSeries.get(key) ?? []) experimentCondition.remove(labels);
+      conditionSeries.delete(key);
+      const phase = phaseSeries.get(key);
+      if (phase !== undefined) progressionPhase.remove(phase);
+      phaseSeries.delete(key);
+      progressionStep.remove({ namespace, experiment });
+      progressionWeight.remove({ namespace, experiment });
+      for (const signal of analysisSeries.get(key) ?? []) {
+        analysisPValue.remove({ namespace, experiment, signal });
+        analysisRatio.remove({ namespace, experiment, signal });
+      }
+      analysisSeries.delete(key);
     },
     countProgression(outcome) {
       progressionOutcomes.inc({ outcome });

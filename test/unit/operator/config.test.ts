@@ -41,6 +41,7 @@ describe('config', () => {
       allowSharedHosts: false,
       kubeconfig: undefined,
       analysis: { prometheusUrl: undefined, intervalMs: 30_000 },
+      monitoringDefaults: { labels: {}, annotations: {}, dashboardLabel: { key: 'grafana_dashboard', value: '1' } },
     } satisfies OperatorConfig);
   });
 
@@ -83,6 +84,12 @@ describe('config', () => {
       'http://prometheus.monitoring:9090',
       '--analysis-interval',
       '10s',
+      '--monitoring-labels',
+      'release=kube-prometheus-stack, team=sms',
+      '--monitoring-annotations',
+      '{"example.com/owner":"sms, team"}',
+      '--dashboard-label',
+      'example.com/dashboard=',
     ]);
     assert.deepEqual(config, {
       namespaces: ['team-a', 'team-b'],
@@ -106,6 +113,11 @@ describe('config', () => {
       allowSharedHosts: false,
       kubeconfig: '/tmp/kubeconfig',
       analysis: { prometheusUrl: 'http://prometheus.monitoring:9090', intervalMs: 10_000 },
+      monitoringDefaults: {
+        labels: { release: 'kube-prometheus-stack', team: 'sms' },
+        annotations: { 'example.com/owner': 'sms, team' },
+        dashboardLabel: { key: 'example.com/dashboard', value: '' },
+      },
     } satisfies OperatorConfig);
   });
 
@@ -124,6 +136,28 @@ describe('config', () => {
     assert.equal(config.leaderElection.enabled, false);
     assert.equal(config.metrics.port, 0);
     assert.equal(config.leaderElection.leaseNamespace, 'operator-system', 'the Lease defaults to the pod namespace');
+  });
+
+  it('reads the monitoring settings from the environment too', () => {
+    const config = load([], { SMSX_MONITORING_LABELS: 'release=monitoring', SMSX_DASHBOARD_LABEL: 'grafana_dashboard=sms-app' });
+    assert.deepEqual(config.monitoringDefaults.labels, { release: 'monitoring' });
+    assert.deepEqual(config.monitoringDefaults.dashboardLabel, { key: 'grafana_dashboard', value: 'sms-app' });
+  });
+
+  it('refuses monitoring labels the API server or the operator could not use, naming the flag and the key', () => {
+    const expectations: Array<[string[], RegExp]> = [
+      [['--monitoring-labels', 'release'], /--monitoring-labels: a monitoring label: "release" needs a value/],
+      [['--monitoring-labels', 'release=not ok'], /--monitoring-labels: .*"not ok" is not a label value/],
+      [['--monitoring-labels', 'Bad Key=1'], /--monitoring-labels: .*"Bad Key" is not a label key/],
+      [['--monitoring-labels', 'experiments.sms-app.io/experiment=x'], /--monitoring-labels: .*which the operator sets itself/],
+      [['--monitoring-annotations', 'app.kubernetes.io/name=x'], /--monitoring-annotations: .*which the operator sets itself/],
+      [['--monitoring-annotations', '{"a":'], /--monitoring-annotations: .*not a JSON object/],
+      [['--dashboard-label', 'a=1,b=2'], /--dashboard-label: the dashboard label must be exactly one key=value/],
+    ];
+    for (const [argv, pattern] of expectations) {
+      const problems = problemsOf(argv);
+      assert.ok(problems.some((problem) => pattern.test(problem)), `${argv.join(' ')}: expected ${pattern} in ${JSON.stringify(problems)}`);
+    }
   });
 
   it('treats "all", "*" and an empty list as the whole cluster', () => {

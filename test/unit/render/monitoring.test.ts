@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { parse } from 'yaml';
 import {
+  EXPERIMENT_LABEL,
   GRAFANA_DASHBOARD_LABEL,
   promtoolRuleFile,
   render,
@@ -52,9 +53,9 @@ describe('render: dashboards', () => {
   const metrics = dashboardOf(byName(objects, 'ConfigMap', 'sms-app-dashboard-metrics'));
   const experimentDashboard = dashboardOf(byName(objects, 'ConfigMap', 'sms-app-dashboard-experiment'));
 
-  it('labels the dashboard ConfigMaps for the Grafana sidecar as the seed does', () => {
+  it('labels the dashboard ConfigMaps grafana_dashboard=1, what a stock kube-prometheus-stack sidecar loads', () => {
     for (const name of ['sms-app-dashboard-metrics', 'sms-app-dashboard-experiment']) {
-      assert.equal(byName(objects, 'ConfigMap', name).metadata.labels[GRAFANA_DASHBOARD_LABEL], 'sms-app');
+      assert.equal(byName(objects, 'ConfigMap', name).metadata.labels[GRAFANA_DASHBOARD_LABEL], '1');
     }
     assert.equal(byName(objects, 'ConfigMap', 'sms-app-config').metadata.labels[GRAFANA_DASHBOARD_LABEL], undefined);
   });
@@ -159,6 +160,59 @@ describe('render: dashboards', () => {
     const uid = dashboardOf(byName(render(experiment({}, name)), 'ConfigMap', `${name}-dashboard-experiment`)).uid;
     assert.ok(uid.length <= 40, uid);
     assert.ok(uid.startsWith('a-very-long'));
+  });
+});
+
+describe('render: monitoring labels and annotations', () => {
+  const EMAIL_SPEC = { monitoring: { email: EMAIL } };
+  const monitoringObjects = (objects: RenderedObject[]) =>
+    objects.filter((object) => ['ServiceMonitor', 'PrometheusRule', 'AlertmanagerConfig'].includes(object.kind));
+  const dashboards = (objects: RenderedObject[]) => objects.filter((object) => object.kind === 'ConfigMap' && object.metadata.name.includes('-dashboard-'));
+  const defaults = {
+    labels: { release: 'kube-prometheus-stack', team: 'sms' },
+    annotations: { 'example.com/owner': 'sms' },
+    dashboardLabel: { key: 'example.com/dashboard', value: 'yes' },
+  };
+
+  it('puts the operator defaults on every ServiceMonitor, the PrometheusRule and the AlertmanagerConfig, and nowhere else', () => {
+    const objects = render(experiment(EMAIL_SPEC), { monitoringDefaults: defaults });
+    const selected = monitoringObjects(objects);
+    assert.deepEqual(selected.map((object) => object.kind).sort(), ['AlertmanagerConfig', 'PrometheusRule', 'ServiceMonitor', 'ServiceMonitor']);
+    for (const object of selected) {
+      assert.equal(object.metadata.labels.release, 'kube-prometheus-stack', `${object.kind}/${object.metadata.name}`);
+      assert.equal(object.metadata.labels.team, 'sms');
+      assert.deepEqual(object.metadata.annotations, { 'example.com/owner': 'sms' });
+      assert.equal(object.metadata.labels[EXPERIMENT_LABEL], 'sms-app', 'the standard labels stay');
+    }
+    for (const object of objects.filter((object) => !selected.includes(object))) {
+      assert.equal(object.metadata.labels.release, undefined, `${object.kind}/${object.metadata.name} has no monitoring label`);
+    }
+    for (const dashboard of dashboards(objects)) {
+      assert.equal(dashboard.metadata.labels['example.com/dashboard'], 'yes');
+      assert.equal(dashboard.metadata.labels[GRAFANA_DASHBOARD_LABEL], undefined, 'the default label gives way to the configured one');
+    }
+  });
+
+  it('lets spec.monitoring add to and override the defaults, key by key', () => {
+    const objects = render(
+      experiment({ monitoring: { labels: { release: 'monitoring', tier: 'gold' }, annotations: { 'example.com/runbook': 'https://runbooks.example.com/sms' }, dashboardLabel: { key: 'grafana_dashboard', value: 'sms' } } }),
+      { monitoringDefaults: defaults },
+    );
+    for (const object of monitoringObjects(objects)) {
+      assert.deepEqual(
+        Object.fromEntries(['release', 'team', 'tier'].map((key) => [key, object.metadata.labels[key]])),
+        { release: 'monitoring', team: 'sms', tier: 'gold' },
+      );
+      assert.deepEqual(object.metadata.annotations, { 'example.com/owner': 'sms', 'example.com/runbook': 'https://runbooks.example.com/sms' });
+    }
+    for (const dashboard of dashboards(objects)) {
+      assert.equal(dashboard.metadata.labels[GRAFANA_DASHBOARD_LABEL], 'sms');
+      assert.equal(dashboard.metadata.labels['example.com/dashboard'], undefined);
+    }
+  });
+
+  it('renders no annotations when none are configured', () => {
+    for (const object of monitoringObjects(render(experiment()))) assert.equal(object.metadata.annotations, undefined);
   });
 });
 

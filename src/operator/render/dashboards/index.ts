@@ -1,13 +1,16 @@
-// The dashboards as ConfigMaps the Grafana sidecar of kube-prometheus-stack picks up by label.
+// The dashboards as ConfigMaps the Grafana sidecar of kube-prometheus-stack picks up by label. They
+// stay in the experiment's namespace: an owner reference cannot cross namespaces, and the chart's
+// sidecar searches every namespace (sidecar.dashboards.searchNamespace: ALL, its default since 45.12).
 import { objectMetadata, type RenderContext } from '../context.ts';
-import { GRAFANA_DASHBOARD_LABEL, GRAFANA_DASHBOARD_LABEL_VALUE, standardLabels } from '../labels.ts';
+import { standardLabels } from '../labels.ts';
 import type { ConfigMapObject } from '../types.ts';
 import { appMetricsDashboard } from './app-metrics.ts';
 import { experimentDashboard } from './experiment.ts';
 import type { Dashboard } from './grafana.ts';
 
 function dashboardConfigMap(context: RenderContext, name: string, dashboard: Dashboard): ConfigMapObject {
-  const labels = { ...standardLabels(context.experiment, 'monitoring'), [GRAFANA_DASHBOARD_LABEL]: GRAFANA_DASHBOARD_LABEL_VALUE };
+  const { key, value } = context.monitoring.dashboardLabel;
+  const labels = { [key]: value, ...standardLabels(context.experiment, 'monitoring') };
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',

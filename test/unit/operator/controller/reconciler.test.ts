@@ -146,6 +146,8 @@ function setup(options: { monitoring?: boolean; render?: typeof renderPlan } = {
     metrics: {
       observeReconcile: (result, _seconds, reason) => reconciles.push({ result, reason }),
       countConditionTransition: (condition, status, reason) => transitions.push(`${condition}=${status} ${reason}`),
+      setConditions: () => undefined,
+      forgetExperiment: () => undefined,
     },
     clock,
     logger,

@@ -35,6 +35,29 @@ describe('metrics', () => {
     assert.match(text, /^smsx_operator_reconcile_duration_seconds_count 4$/m);
   });
 
+  it('exports each experiment\'s conditions and progression phase, replacing the old series and dropping them when it is gone', async () => {
+    const metrics = createMetrics({ processMetrics: false });
+    const series = async () =>
+      ((await metrics.registry.getMetricsAsJSON()).filter((metric) => ['smsx_operator_experiment_condition', 'smsx_operator_progression_phase', 'smsx_operator_analysis_p_value'].includes(metric.name)))
+        .flatMap((metric) => metric.values.map((one) => `${metric.name}{${Object.entries(one.labels).map(([key, label]) => `${key}=${String(label)}`).join(',')}} ${one.value}`))
+        .sort();
+    metrics.setConditions('sms', 'a', [{ type: 'Ready', status: 'False' }, { type: 'Degraded', status: 'True' }]);
+    metrics.setConditions('sms', 'a', [{ type: 'Ready', status: 'True' }, { type: 'Degraded', status: 'False' }]);
+    metrics.setConditions('sms', 'b', [{ type: 'Degraded', status: 'True' }]);
+    metrics.setProgression('sms', 'a', 1, 10, 'Progressing');
+    metrics.setProgression('sms', 'a', 1, 0, 'RolledBack');
+    metrics.setAnalysis('sms', 'a', 'errors', 0.01, 2);
+    assert.deepEqual(await series(), [
+      'smsx_operator_analysis_p_value{namespace=sms,experiment=a,signal=errors} 0.01',
+      'smsx_operator_experiment_condition{namespace=sms,experiment=a,condition=Degraded,status=False} 1',
+      'smsx_operator_experiment_condition{namespace=sms,experiment=a,condition=Ready,status=True} 1',
+      'smsx_operator_experiment_condition{namespace=sms,experiment=b,condition=Degraded,status=True} 1',
+      'smsx_operator_progression_phase{namespace=sms,experiment=a,phase=RolledBack} 1',
+    ]);
+    metrics.forgetExperiment('sms', 'a');
+    assert.deepEqual(await series(), ['smsx_operator_experiment_condition{namespace=sms,experiment=b,condition=Degraded,status=True} 1']);
+  });
+
   it('counts informer restarts by kind and reads the queue depth at scrape time', async () => {
     const metrics = createMetrics({ processMetrics: false });
     metrics.informerRestarted('Deployment');
