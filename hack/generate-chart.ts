@@ -40,6 +40,11 @@ export const valuesSchema = z.strictObject({
   leaderElection: z.strictObject({ enabled: z.boolean() }),
   logLevel: z.enum(LOG_LEVELS),
   extraArgs: z.array(z.string()),
+  monitoring: z.strictObject({
+    labels: z.record(z.string(), z.string()),
+    annotations: z.record(z.string(), z.string()),
+    dashboardLabel: z.record(z.string(), z.string()),
+  }),
   metrics: z.strictObject({
     serviceMonitor: z.strictObject({
       enabled: z.boolean(),
@@ -63,6 +68,10 @@ ClusterRole's namespaced rules (the ClusterRole keeps only the start-up check of
   leaderElection: 'A Lease in the release namespace, so only one replica reconciles.',
   logLevel: `One of ${LOG_LEVELS.join(', ')}.`,
   extraArgs: 'More operator flags (docs/operator.md), e.g. [--prometheus-url=http://prometheus-operated.monitoring:9090].',
+  monitoring: `What every experiment's monitoring objects carry (the operator's --monitoring-labels,
+--monitoring-annotations and --dashboard-label; spec.monitoring overrides them per experiment):
+labels for the Prometheus selectors (a stock kube-prometheus-stack selects release: <its release name>),
+annotations, and the one label the Grafana sidecar loads dashboards by ({} keeps grafana_dashboard: "1").`,
   metrics: `The operator's /metrics: a ServiceMonitor for a prometheus-operator Prometheus, with extra labels
 for its serviceMonitorSelector (kube-prometheus-stack selects release: <its release name>).`,
 };
@@ -75,7 +84,24 @@ const objectSchema = z.looseObject({
 type KubeObject = z.infer<typeof objectSchema> & Record<string, unknown>;
 
 const ruleSchema = z.looseObject({ apiGroups: z.array(z.string()), resources: z.array(z.string()), verbs: z.array(z.string()) });
-const containerSchema = z.looseObject({ name: z.string(), image: z.string(), args: z.array(z.string()).default([]) });
+const containerSchema = z.looseObject({
+  name: z.string(),
+  image: z.string(),
+  args: z.array(z.string()).default([]),
+  env: z.array(z.looseObject({ name: z.string(), value: z.string().optional() })).default([]),
+});
+/** The monitoring flags' environment variables, which values.monitoring owns. */
+const MONITORING_ENV = { labels: 'SMSX_MONITORING_LABELS', annotations: 'SMSX_MONITORING_ANNOTATIONS', dashboardLabel: 'SMSX_DASHBOARD_LABEL' } as const;
+
+/** `k=v,k2=v2` (the form config/manager writes) as a map. */
+function keyValueMap(text: string | undefined): Record<string, string> {
+  if (text === undefined || text.trim() === '') return {};
+  return Object.fromEntries(text.split(',').map((pair) => {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new Error(`generate-chart: "${pair}" in a monitoring variable is not key=value`);
+    return [pair.slice(0, at).trim(), pair.slice(at + 1).trim()];
+  }));
+}
 const deploymentSchema = z.looseObject({
   spec: z.looseObject({
     replicas: z.int(),
@@ -126,7 +152,8 @@ class Templates {
 
   /** The object as template text. */
   render(object: unknown): string {
-    const lines = stringify(object, { lineWidth: 0 }).trimEnd().split('\n');
+    // The objects' own braces (an alert's {{ $labels.namespace }}) are text to Helm, not template.
+    const lines = escapeTemplate(stringify(object, { lineWidth: 0 }).trimEnd()).split('\n');
     const out: string[] = [];
     for (const line of lines) {
       const match = /^(\s*)(?:(- )?(TPL\d+TPL)(?:: null)?|((?:- )?[^\s:]+): (TPL\d+TPL))$/.exec(line);
@@ -147,6 +174,9 @@ class Templates {
     });
   }
 }
+
+/** `{{` and `}}` as Helm prints them literally. */
+export const escapeTemplate = (text: string) => text.replace(/\{\{|\}\}/g, (delimiter) => `{{ "${delimiter}" }}`);
 
 const fileNameOf = (object: KubeObject) => {
   const rest = object.metadata.name.replace(new RegExp(`^${CHART_NAME}-?`), '');
@@ -196,6 +226,7 @@ export function buildChart(kustomized: string, chartVersion: string): Map<string
   const leaseBinding = expectOne(objects, 'leader-election RoleBindings', (object) =>
     object.kind === 'RoleBinding' && (object.roleRef as { name?: string } | undefined)?.name === leaseRole.metadata.name);
 
+  const envValue = (name: string) => (container.env as Array<{ name: string; value?: string }>).find((variable) => variable.name === name)?.value;
   const imageAt = container.image.lastIndexOf(':');
   const logLevelArg = container.args.find((arg) => arg.startsWith('--log-level='));
   if (imageAt <= 0) throw new Error(`generate-chart: the manager image "${container.image}" has no tag`);
@@ -213,6 +244,11 @@ export function buildChart(kustomized: string, chartVersion: string): Map<string
     leaderElection: { enabled: true },
     logLevel: logLevelArg.slice('--log-level='.length),
     extraArgs: [],
+    monitoring: {
+      labels: keyValueMap(envValue(MONITORING_ENV.labels)),
+      annotations: keyValueMap(envValue(MONITORING_ENV.annotations)),
+      dashboardLabel: keyValueMap(envValue(MONITORING_ENV.dashboardLabel)),
+    },
     metrics: { serviceMonitor: { enabled: true, interval: endpoint.interval, labels: {} } },
   });
 
@@ -237,6 +273,28 @@ export function buildChart(kustomized: string, chartVersion: string): Map<string
       `${indent}{{- end }}`,
     ]),
   ];
+  // Labels as key=value pairs (Helm ranges over a map in key order, so the default renders the
+  // bundle's text); annotations as JSON, whose values may hold commas.
+  const monitoringNames: readonly string[] = Object.values(MONITORING_ENV);
+  container.env = [
+    ...(container.env as Array<{ name: string }>).filter((variable) => !monitoringNames.includes(variable.name)),
+    t.lines((indent) => {
+      const pairs = (name: string, key: 'labels' | 'dashboardLabel') => [
+        `${indent}{{- with .Values.monitoring.${key} }}`,
+        `${indent}- name: ${name}`,
+        `${indent}  value: {{ $pairs := list }}{{ range $key, $value := . }}{{ $pairs = append $pairs (printf "%s=%s" $key $value) }}{{ end }}{{ join "," $pairs | quote }}`,
+        `${indent}{{- end }}`,
+      ];
+      return [
+        ...pairs(MONITORING_ENV.labels, 'labels'),
+        `${indent}{{- with .Values.monitoring.annotations }}`,
+        `${indent}- name: ${MONITORING_ENV.annotations}`,
+        `${indent}  value: {{ toJson . | quote }}`,
+        `${indent}{{- end }}`,
+        ...pairs(MONITORING_ENV.dashboardLabel, 'dashboardLabel'),
+      ];
+    }),
+  ] as unknown as typeof container.env;
   for (const key of ['imagePullSecrets', 'nodeSelector', 'tolerations', 'affinity'] as const) {
     delete podSpec[key];
     podSpec[t.optionalKey(key, `.Values.${key}`)] = null;

@@ -101,6 +101,22 @@ describe(`${CHART_DIR} (Helm)`, function () {
     assert.deepEqual(byKey(rendered), byKey(expected));
   });
 
+  it('passes values.monitoring to the operator as its monitoring flags, and leaves out what is empty', async () => {
+    const envOf = (text: string) => {
+      const deployment = find(parseObjects(text), `Deployment/${OPERATOR_NAMESPACE}/sms-experiment-operator`) as unknown as { spec: { template: { spec: { containers: Array<{ env?: Array<{ name: string; value?: string }> }> } } } };
+      return Object.fromEntries((deployment.spec.template.spec.containers[0]?.env ?? []).filter((variable) => variable.name.startsWith('SMSX_MONITORING') || variable.name === 'SMSX_DASHBOARD_LABEL').map((variable) => [variable.name, variable.value]));
+    };
+    assert.deepEqual(envOf(await render()), { SMSX_MONITORING_LABELS: 'release=kube-prometheus-stack' });
+    const set = await render(
+      '--set-json', 'monitoring.labels={"release":"monitoring","team":"ml"}',
+      '--set-json', 'monitoring.annotations={"note":"a, b"}',
+      '--set-json', 'monitoring.dashboardLabel={"grafana_dashboard":"sms"}',
+    );
+    assert.deepEqual(envOf(set), { SMSX_MONITORING_LABELS: 'release=monitoring,team=ml', SMSX_MONITORING_ANNOTATIONS: '{"note":"a, b"}', SMSX_DASHBOARD_LABEL: 'grafana_dashboard=sms' });
+    // Helm merges maps into the defaults: a key is dropped by setting it to null.
+    assert.deepEqual(envOf(await render('--set', 'monitoring.labels.release=null')), {});
+  });
+
   it('namespace-scoped: a Role and RoleBinding in each watched namespace, and a ClusterRole that only reads the CRDs', async () => {
     const rendered = parseObjects(await render('--values', SCOPED_VALUES));
     const clusterRole = roleSchema.parse(find(rendered, 'ClusterRole//sms-experiment-operator'));
