@@ -71,6 +71,7 @@ try {
   };
   const reconciles = () => operator.metric('smsx_operator_reconcile_total');
   const heapAtStart = await heapAfterGc(pid, confined.inspectPort);
+  const rssAtStart = (await processMemory(pid))?.rssBytes;
 
   const requestsBefore = await requestsBy();
   const startedAt = performance.now();
@@ -87,8 +88,7 @@ try {
   if (ready === COUNT && operator.alive) {
     await sleep(SETTLE_SECONDS * 1000);
     rssAfterSettling = (await processMemory(pid))?.rssBytes;
-    heapAfterSettling = await heapAfterGc(pid, confined.inspectPort, SNAPSHOT);
-    if (SNAPSHOT) console.log(`  heap snapshot written to ${SNAPSHOT}`);
+    heapAfterSettling = await heapAfterGc(pid, confined.inspectPort);
 
     // The settling is longer than a resync period, so late status writes are done: watch one full resync go by.
     const writesBefore = await writes();
@@ -101,6 +101,11 @@ try {
   const memory = await processMemory(pid);
   const cgroupPeak = await cgroup.maxUsageBytes();
   const oomKills = await cgroup.oomKills();
+  // Last, after the peaks are read: writing a snapshot costs the process memory of its own.
+  if (SNAPSHOT && operator.alive) {
+    await heapAfterGc(pid, confined.inspectPort, SNAPSHOT);
+    console.log(`  heap snapshot written to ${SNAPSHOT}`);
+  }
   const exited = operator.alive ? undefined : String(await operator.exited);
   await operator.stop();
   if (BARE === 'after') bare = await bareRun(cluster);
@@ -124,7 +129,7 @@ try {
       (bare ? `; bare client ${perExperiment(bare.applies)}` : ''),
   );
   console.log(`  operator RSS peak             ${memory ? mib(memory.peakRssBytes) : peakAtReady ? mib(peakAtReady.peakRssBytes) : 'n/a'} MiB (cgroup peak charge ${mib(cgroupPeak)} MiB)`);
-  console.log(`  operator RSS after settling   ${rssAfterSettling === undefined ? 'n/a' : mib(rssAfterSettling)} MiB (${SETTLE_SECONDS} s after all Ready)`);
+  console.log(`  operator RSS after settling   ${rssAfterSettling === undefined ? 'n/a' : mib(rssAfterSettling)} MiB (${SETTLE_SECONDS} s after all Ready; at start, idle: ${rssAtStart === undefined ? 'n/a' : mib(rssAtStart)} MiB)`);
   console.log(`  heap after GC, at start       ${heapLine(heapAtStart)}`);
   console.log(`  heap after GC, after settling ${heapLine(heapAfterSettling)}`);
   if (heapAfterSettling) {
@@ -144,6 +149,7 @@ try {
       peakRssMiB: memory ? memory.peakRssBytes / 2 ** 20 : undefined,
       cgroupPeakMiB: cgroupPeak / 2 ** 20,
       rssAfterSettlingMiB: rssAfterSettling === undefined ? undefined : rssAfterSettling / 2 ** 20,
+      rssAtStartMiB: rssAtStart === undefined ? undefined : rssAtStart / 2 ** 20,
       heapAtStartMiB: heapAtStart.heapUsedBytes / 2 ** 20,
       heapAfterSettlingMiB: heapAfterSettling ? heapAfterSettling.heapUsedBytes / 2 ** 20 : undefined,
       heapLimitMiB: heapAtStart.heapLimitBytes / 2 ** 20,
