@@ -1,12 +1,13 @@
 // Shared set-up for the benchmarks, on the same harness as the integration tests: the cluster of
 // test/support/cluster.ts (a local control plane, or an existing cluster named by
 // SMSX_BENCH_KUBECONFIG), the SmsExperiment CRD of test/support/crd.ts, and the operator as the
-// tests run it (test/support/operator.ts), plus what only a benchmark reads: peak memory.
-import { readFile } from 'node:fs/promises';
+// tests run it (test/support/operator.ts), plus what only a benchmark needs: the experiments it
+// creates and the wait until they are Ready. Memory figures are in bench/memory.ts.
 import type { KubeConfig } from '@kubernetes/client-node';
+import { stringify } from 'yaml';
 import { releaseCluster, useCluster } from '../test/support/cluster.ts';
 import { installCrd } from '../test/support/crd.ts';
-import { OperatorProcess } from '../test/support/operator.ts';
+import { OperatorProcess, type OperatorOptions } from '../test/support/operator.ts';
 
 export { sumSamples } from '../test/support/operator.ts';
 
@@ -36,22 +37,64 @@ export async function startBenchCluster(): Promise<BenchCluster> {
   };
 }
 
-/** The operator with the cluster's admin credentials, no leader election and quiet logs; ready when it resolves. */
-export async function startOperator(cluster: BenchCluster, namespace: string, extraArgs: string[] = []): Promise<OperatorProcess> {
+/**
+ * The operator with the cluster's admin credentials, no leader election and quiet logs; ready when it
+ * resolves. `launch` starts it through a launcher (a memory cgroup), with node flags or environment.
+ */
+export async function startOperator(
+  cluster: BenchCluster,
+  namespace: string,
+  extraArgs: string[] = [],
+  launch: Pick<OperatorOptions, 'launcher' | 'nodeArgs' | 'env'> = {},
+): Promise<OperatorProcess> {
   const operator = new OperatorProcess({
     name: 'bench',
     kubeconfigPath: cluster.kubeconfigPath,
     namespaces: [namespace],
     args: ['--no-leader-elect', '--log-level', 'warn', ...extraArgs],
+    ...launch,
   });
   await operator.start();
   return operator;
 }
 
-/** Peak resident set size of a process so far (VmHWM), in MiB. */
-export async function peakRssMiB(pid: number | undefined): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 'NaN') / 1024;
+/** `count` SmsExperiments exp-000, exp-001, …: even ones canary, odd ones shadow, all defaults otherwise. */
+export function experimentManifest(count: number, prefix = 'exp'): string {
+  return Array.from({ length: count }, (_, i) =>
+    stringify({
+      apiVersion: 'experiments.sms-app.io/v1alpha1',
+      kind: 'SmsExperiment',
+      metadata: { name: `${prefix}-${String(i).padStart(3, '0')}` },
+      spec: { mode: i % 2 === 0 ? 'canary' : 'shadow' },
+    }),
+  ).join('---\n');
+}
+
+/** Polls until `count` experiments of the namespace are Ready (or `alive` turns false); returns the count Ready. */
+export async function waitForReady(
+  cluster: BenchCluster,
+  namespace: string,
+  count: number,
+  options: { startedAt: number; alive?: () => boolean; log?: (line: string) => void; timeoutSeconds?: number },
+): Promise<number> {
+  const log = options.log ?? console.log;
+  let ready = 0;
+  let lastReport = 0;
+  while (ready < count) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    if (options.alive && !options.alive()) return ready;
+    const list = JSON.parse(await cluster.kubectl(['get', '-n', namespace, 'smsx', '-o', 'json'])) as {
+      items: { status?: { conditions?: { type: string; status: string }[] } }[];
+    };
+    ready = list.items.filter((item) => item.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+    const elapsed = (performance.now() - options.startedAt) / 1000;
+    if (elapsed - lastReport >= 15) {
+      log(`  ${elapsed.toFixed(0)} s: ${ready}/${count} Ready`);
+      lastReport = elapsed;
+    }
+    if (elapsed > (options.timeoutSeconds ?? 1800)) throw new Error(`Only ${ready}/${count} Ready after ${elapsed.toFixed(0)} s`);
+  }
+  return ready;
 }
 
 export function percentile(sortedMs: number[], p: number): number {

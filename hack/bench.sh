@@ -2,7 +2,8 @@
 # Runs the benchmarks (figures are printed, never asserted). Does all of its own set-up.
 #   hack/bench.sh                 every benchmark with its default size
 #   hack/bench.sh latency 50      one benchmark, with its size argument(s)
-# Operator: latency [edits], scale [experiments] (both on the local control plane).
+# Operator: latency [edits] [experiments present], scale [experiments] (both on the local control
+# plane; with experiments present and in scale, the operator runs in a memory cgroup: needs root).
 # Model service: model [seconds] (in process), model-http [seconds] [connections] (autocannon).
 # App: app [seconds] [connections] (autocannon against app + model, cache hits and misses).
 # Feature selection for the model: features [seeds] (cross-validation, slow).
@@ -22,7 +23,7 @@ operator_setup() {
 what="${1:-all}"
 shift || true
 case "$what" in
-  latency) operator_setup; node bench/weight-latency.ts "${1:-200}" ;;
+  latency) operator_setup; node bench/weight-latency.ts "${1:-200}" "${2:-0}" ;;
   scale) operator_setup; node bench/scale.ts "${1:-500}" ;;
   model) node bench/model-inference.ts "$@" ;;
   model-http) node bench/model-http.ts "$@" ;;

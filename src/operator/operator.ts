@@ -13,6 +13,7 @@ import { createKubeClient, type KubeClient } from './kube/client.ts';
 import { withRequestCounting } from './kube/counting-client.ts';
 import { liveObjectSchema, type LiveObject } from './kube/objects.ts';
 import { POD } from './kube/resources.ts';
+import { slimManagedFields, slimPod } from './kube/slim.ts';
 import { createAnalysisLoop } from './controller/analysis-loop.ts';
 import { createPrometheusClient } from './prometheus/client.ts';
 import { EXPERIMENT_LABEL, renderPlan } from './render/index.ts';
@@ -92,7 +93,19 @@ export async function startOperator({ config, logger, kubeConfig, clock = system
 
   const experiments = new InformerSet<SmsExperiment>(
     watchedNamespaces.map(
-      (namespace) => new ResourceInformer<SmsExperiment>({ ...common, type: SMS_EXPERIMENT, namespace, schema: smsExperimentSchema, keysOf: keysOfExperiment }),
+      (namespace) =>
+        new ResourceInformer<SmsExperiment>({
+          ...common,
+          type: SMS_EXPERIMENT,
+          namespace,
+          schema: smsExperimentSchema,
+          // The schema applies defaults, so the cache holds zod's copy: the received object is
+          // then only the ListWatch's bookkeeping and shrinks to its identity (unless invalid:
+          // the reconciler reads the status of an invalid experiment from it).
+          slim: slimManagedFields,
+          releaseAfterParse: true,
+          keysOf: keysOfExperiment,
+        }),
     ),
   );
   const experimentKeys = (namespace?: string): string[] => {
@@ -121,6 +134,8 @@ export async function startOperator({ config, logger, kubeConfig, clock = system
             labelSelector: EXPERIMENT_LABEL,
             schema: liveObjectSchema,
             cacheReceivedObjects: true,
+            // The no-op check reads whole objects, but of managedFields only who manages which top-level field.
+            slim: slimManagedFields,
             keysOf: keysOfOwner,
           }),
       ),
@@ -138,6 +153,8 @@ export async function startOperator({ config, logger, kubeConfig, clock = system
           labelSelector: EXPERIMENT_LABEL,
           schema: liveObjectSchema,
           cacheReceivedObjects: true,
+          // Only the metadata and the container names are read (the sidecar check).
+          slim: slimPod,
           keysOf: keysOfOwner,
         }),
     ),

@@ -52,6 +52,15 @@ export interface OperatorOptions {
   refuseSharedHosts?: boolean;
   /** A fixed port for /metrics (e.g. one a Prometheus already scrapes); a free one otherwise. */
   metricsPort?: number;
+  /** Flags for node itself, before the script, e.g. ['--inspect-port=127.0.0.1:9230']. */
+  nodeArgs?: readonly string[];
+  /** Extra environment, e.g. { NODE_OPTIONS: '--max-old-space-size-percentage=40' } as a manifest sets it. */
+  env?: Readonly<Record<string, string>>;
+  /**
+   * A command the node process is started through, which must exec its arguments (so the pid stays
+   * node's), e.g. ['sh', '-c', 'echo $$ > /sys/fs/cgroup/memory/x/cgroup.procs && exec "$@"', 'sh'].
+   */
+  launcher?: readonly string[];
 }
 
 export class OperatorProcess {
@@ -105,7 +114,10 @@ export class OperatorProcess {
       ...(this.#options.args ?? []),
     ];
     const logFd = openSync(this.#logFile, 'a');
-    const child = spawn(process.execPath, args, { stdio: ['ignore', logFd, logFd] });
+    const command = [...(this.#options.launcher ?? []), process.execPath, ...(this.#options.nodeArgs ?? []), ...args];
+    const [executable = process.execPath, ...commandArgs] = command;
+    const env = this.#options.env === undefined ? process.env : { ...process.env, ...this.#options.env };
+    const child = spawn(executable, commandArgs, { stdio: ['ignore', logFd, logFd], env });
     closeSync(logFd);
     this.#child = child;
     running.add(child);

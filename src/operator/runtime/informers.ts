@@ -8,6 +8,7 @@ import { backoffDelay, systemClock, type BackoffPolicy, type CancelTimer, type C
 import { apiStatusOf, isApiError, type KubeClient } from '../kube/client.ts';
 import type { Logger } from './logging.ts';
 import { liveMetadataSchema, type LiveObject } from '../kube/objects.ts';
+import { releaseParsed } from '../kube/slim.ts';
 import { resourcePath, typeKey, type ResourceType, type TypeRef } from '../kube/resources.ts';
 
 export type LiveMetadata = LiveObject['metadata'];
@@ -45,6 +46,18 @@ export interface ResourceInformerOptions<T> {
    * twice. Owned kinds are most of the cache (21 objects an experiment, managedFields included).
    */
   cacheReceivedObjects?: boolean;
+  /**
+   * Shrinks each received object in place before anything reads or caches it (kube/slim.ts), e.g.
+   * to what the reconciler reads. In place, because client-node's ListWatch keeps the very object
+   * it hands over: a slimmed copy would leave the full one in its cache.
+   */
+  slim?: (object: KubernetesObject) => unknown;
+  /**
+   * After a successful parse by a copying schema, shrink the received object (the one the ListWatch
+   * keeps) to its identity (kube/slim.ts releaseParsed), so the object is held once, as parsed. An
+   * object that fails its schema keeps everything: the reconciler still reads its status from it.
+   */
+  releaseAfterParse?: boolean;
   /**
    * Maps an object to the work-queue keys to enqueue (none, one, or several, e.g. every experiment
    * of a Namespace whose labels changed).
@@ -212,6 +225,8 @@ export class ResourceInformer<T> {
   }
 
   #onObject(event: InformerEvent, received: KubernetesObject): void {
+    // A deleted object is not cached, so only additions and updates are worth slimming.
+    if (event !== 'delete') this.#options.slim?.(received);
     // Cluster-scoped objects are cached under the namespace '' so one cache shape serves both scopes.
     const raw = this.type.namespaced ? received : { ...received, metadata: { ...received.metadata, namespace: '' } };
     const metadata = liveMetadataSchema.safeParse(raw.metadata);
@@ -232,6 +247,7 @@ export class ResourceInformer<T> {
           object: shared ? (raw as T) : parsed.data,
           metadata: shared ? (raw.metadata as LiveMetadata) : metadata.data,
         });
+        if (!shared && this.#options.releaseAfterParse === true) releaseParsed(received);
       } else {
         const error = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
         this.#entries.set(cacheKey, { valid: false, error, metadata: metadata.data, raw });

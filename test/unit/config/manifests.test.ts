@@ -78,6 +78,7 @@ describe('config/ manifests', () => {
       ports: z.array(z.looseObject({ name: z.string(), containerPort: z.number() })),
       livenessProbe: z.looseObject({ httpGet: z.looseObject({ path: z.string(), port: z.string() }) }),
       readinessProbe: z.looseObject({ httpGet: z.looseObject({ path: z.string(), port: z.string() }) }),
+      env: z.array(z.looseObject({ name: z.string(), value: z.string().optional() })),
       securityContext: z.looseObject({
         allowPrivilegeEscalation: z.literal(false),
         readOnlyRootFilesystem: z.literal(true),
@@ -113,6 +114,15 @@ describe('config/ manifests', () => {
       assert.ok(result.config.leaderElection.enabled);
       assert.deepEqual([container.livenessProbe.httpGet.path, container.livenessProbe.httpGet.port], ['/healthz', 'metrics']);
       assert.deepEqual([container.readinessProbe.httpGet.path, container.readinessProbe.httpGet.port], ['/readyz', 'metrics']);
+    });
+
+    it('sizes the heap from the container\'s memory limit with a flag the image\'s Node accepts in NODE_OPTIONS', async () => {
+      const deployment = deploymentSchema.parse(await readYaml('manager/manager.yaml'));
+      const [container] = deployment.spec.template.spec.containers;
+      const nodeOptions = container.env.find((entry) => entry.name === 'NODE_OPTIONS')?.value ?? '';
+      assert.deepEqual(nodeOptions.split(' '), ['--max-old-space-size-percentage=40']);
+      // The Node of the tests is the image's (hack/lib/setup.sh and the Dockerfile pin the same).
+      assert.ok(process.allowedNodeEnvironmentFlags.has('--max-old-space-size-percentage'));
     });
 
     it('is tied to the CRD and RBAC in one namespace by config/default', async () => {

@@ -20,6 +20,8 @@ describe('kube-client', () => {
   let server: Server;
   let client: KubeClient;
   const seen: Seen[] = [];
+  /** The client's port of the connection each request came on. */
+  const ports: Array<number | undefined> = [];
   let reply: (request: Seen) => { status: number; body: unknown } = () => ({ status: 200, body: {} });
 
   before(async () => {
@@ -34,6 +36,7 @@ describe('kube-client', () => {
           authorization: request.headers.authorization,
           body: raw === '' ? undefined : (JSON.parse(raw) as unknown),
         };
+        ports.push(request.socket.remotePort);
         seen.push(entry);
         const { status, body } = reply(entry);
         response.writeHead(status, { 'Content-Type': 'application/json' });
@@ -58,7 +61,19 @@ describe('kube-client', () => {
 
   beforeEach(() => {
     seen.length = 0;
+    ports.length = 0;
     reply = () => ({ status: 200, body: {} });
+  });
+
+  it('reuses its connections: one pooled Agent, not a new one per request as client-node builds them', async () => {
+    for (let i = 0; i < 10; i++) await client.get(SERVICE, { namespace: 'ns', name: `s-${i}` });
+    assert.equal(ports.length, 10);
+    // undici may open a second connection when the next request comes before the first socket is
+    // back in the pool; a new Agent per request would make it ten.
+    assert.ok(new Set(ports).size <= 2, `10 sequential requests came on ${new Set(ports).size} connections`);
+    await Promise.all(Array.from({ length: 4 }, (_, i) => client.get(SERVICE, { namespace: 'ns', name: `p-${i}` })));
+    await client.get(SERVICE, { namespace: 'ns', name: 'after' });
+    assert.ok(new Set(ports).size <= 6, `15 requests, at most 4 at once, came on ${new Set(ports).size} connections`);
   });
 
   it('applies with the apply-patch content type, field manager and force, sending plain JSON', async () => {

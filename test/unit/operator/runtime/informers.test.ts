@@ -11,6 +11,7 @@ import {
   type ResourceInformerOptions,
 } from '../../../../src/operator/runtime/informers.ts';
 import { liveObjectSchema, type LiveObject } from '../../../../src/operator/kube/objects.ts';
+import { slimManagedFields } from '../../../../src/operator/kube/slim.ts';
 import { keysOfExperiment, keysOfOwner, SMS_EXPERIMENT } from '../../../../src/operator/controller/experiment.ts';
 import { DEPLOYMENT, NAMESPACE } from '../../../../src/operator/kube/resources.ts';
 import { ApiException } from '@kubernetes/client-node';
@@ -205,6 +206,73 @@ describe('informers', () => {
         assert.deepEqual(cached, received);
         assert.equal(cached === received, cacheReceivedObjects, `cacheReceivedObjects: ${cacheReceivedObjects}`);
       }
+    });
+
+    it('slims each received object in place before caching it, so client-node\'s ListWatch holds the slim one too', async () => {
+      const scripted = new ScriptedWatch();
+      let listWatch: ListWatch<KubernetesObject> | undefined;
+      const { client, informer } = setup({
+        schema: liveObjectSchema,
+        keysOf: keysOfOwner,
+        cacheReceivedObjects: true,
+        slim: slimManagedFields,
+        makeInformer: (path, list, labelSelector) => (listWatch = new ListWatch(path, scripted, list, false, labelSelector)),
+      });
+      const withFields = (object: KubernetesObject) => ({
+        ...object,
+        metadata: { ...object.metadata, managedFields: [{ manager: 'm', operation: 'Apply', time: 't', fieldsV1: { 'f:spec': { 'f:replicas': {} } } }] },
+      });
+      client.objects.set('deployments/ns/one', withFields(ownedDeployment('one', 'exp')));
+      informer.start();
+      await flushPromises();
+      const slimEntry = [{ manager: 'm', operation: 'Apply', fieldsV1: { 'f:spec': {} } }];
+      assert.deepEqual(informer.get('ns', 'one')?.metadata.managedFields, slimEntry, 'listed');
+      assert.equal(listWatch?.get('one', 'ns'), informer.get('ns', 'one'), 'one object, shared with the ListWatch');
+      scripted.current.send('MODIFIED', withFields(ownedDeployment('one', 'exp', '2')));
+      assert.deepEqual(informer.get('ns', 'one')?.metadata.managedFields, slimEntry, 'watched');
+      assert.equal(listWatch?.get('one', 'ns'), informer.get('ns', 'one'));
+      await informer.stop();
+    });
+
+    it('with releaseAfterParse, keeps only the parsed copy of a valid object, and all of an invalid one', async () => {
+      const scripted = new ScriptedWatch();
+      let listWatch: ListWatch<KubernetesObject> | undefined;
+      const { informer, enqueued } = setup<SmsExperiment>({
+        type: SMS_EXPERIMENT,
+        schema: smsExperimentSchema,
+        keysOf: keysOfExperiment,
+        releaseAfterParse: true,
+        makeInformer: (path, list, labelSelector) => (listWatch = new ListWatch(path, scripted, list, false, labelSelector)),
+      });
+      informer.start();
+      await flushPromises();
+      const experiment = (name: string, resourceVersion: string, mode: string) => ({
+        apiVersion: 'experiments.sms-app.io/v1alpha1',
+        kind: 'SmsExperiment',
+        metadata: { name, namespace: 'ns', uid: `uid-${name}`, resourceVersion, generation: 1, labels: { team: 'a' } },
+        spec: { mode },
+        status: { observedGeneration: 1 },
+      });
+      scripted.current.send('ADDED', experiment('good', '1', 'canary'));
+      scripted.current.send('ADDED', experiment('bad', '2', 'blue-green'));
+      assert.equal(informer.get('ns', 'good')?.spec.mode, 'canary');
+      assert.equal(informer.get('ns', 'good')?.metadata.labels?.team, 'a');
+      assert.equal(informer.get('ns', 'good')?.status?.observedGeneration, 1);
+      assert.deepEqual(listWatch?.get('good', 'ns'), {
+        apiVersion: 'experiments.sms-app.io/v1alpha1',
+        kind: 'SmsExperiment',
+        metadata: { namespace: 'ns', name: 'good', uid: 'uid-good', resourceVersion: '1' },
+      });
+      const bad = informer.lookup('ns', 'bad');
+      assert.deepEqual(bad?.valid === false ? bad.raw : undefined, experiment('bad', '2', 'blue-green'), 'an invalid object keeps its status');
+      assert.deepEqual(listWatch?.get('bad', 'ns'), experiment('bad', '2', 'blue-green'));
+      // The ListWatch still tells later versions and deletes apart on the released object.
+      scripted.current.send('MODIFIED', experiment('good', '3', 'shadow'));
+      assert.equal(informer.get('ns', 'good')?.spec.mode, 'shadow');
+      scripted.current.send('DELETED', experiment('good', '4', 'shadow'));
+      assert.equal(informer.lookup('ns', 'good'), undefined);
+      assert.deepEqual(enqueued, ['ns/good', 'ns/bad', 'ns/good', 'ns/good']);
+      await informer.stop();
     });
 
     it('keeps an object that fails its schema as invalid, still enqueuing its key', async () => {

@@ -1,0 +1,98 @@
+// Shrinks cached objects to what the operator reads, in place: the informers apply these to every
+// object they receive before caching it, and client-node's ListWatch holds that same object, so one
+// slimmed copy is all that stays in memory. What each keeps is what its readers read, no more:
+//  - managedFields: live-diff.ts's foreignManagers reads manager, subresource and the top-level keys
+//    of fieldsV1 (f:spec, f:metadata …); applier.ts's foreignOwnerError reads manager and
+//    subresource. Operation and apiVersion stay for a person reading a debug dump. The nested field
+//    sets (most of an object's size: a Deployment's run to kilobytes per manager) and the time go.
+//  - pods: controller/sidecars.ts reads the metadata (labels, annotations, deletionTimestamp) and the
+//    names of the containers and init containers; keysOfOwner reads ownerReferences and labels.
+//  - an object whose parsed copy is what gets cached (a schema with defaults copies): its identity,
+//    which the ListWatch needs to match later events and relists (namespace, name, resourceVersion).
+
+/** The value every slimmed fieldsV1 key points at: only the key itself is ever read. */
+const NO_FIELDS: Readonly<Record<string, never>> = Object.freeze({});
+
+type Loose = Record<string, unknown>;
+
+function isObject(value: unknown): value is Loose {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const KEPT_ENTRY_FIELDS = ['manager', 'operation', 'subresource', 'apiVersion'] as const;
+
+/** One managedFields entry reduced to who manages which top-level fields. */
+export function slimManagedFieldsEntry(entry: unknown): unknown {
+  if (!isObject(entry)) return entry;
+  const slim: Loose = {};
+  for (const field of KEPT_ENTRY_FIELDS) {
+    if (typeof entry[field] === 'string') slim[field] = entry[field];
+  }
+  if (isObject(entry.fieldsV1)) {
+    const topLevel: Loose = {};
+    for (const key of Object.keys(entry.fieldsV1)) topLevel[key] = NO_FIELDS;
+    slim.fieldsV1 = topLevel;
+  }
+  return slim;
+}
+
+/** Reduces metadata.managedFields of an object to what the no-op and ownership checks read. Returns the object. */
+export function slimManagedFields<T>(object: T): T {
+  const metadata = isObject(object) ? object.metadata : undefined;
+  if (isObject(metadata) && Array.isArray(metadata.managedFields)) {
+    metadata.managedFields = metadata.managedFields.map(slimManagedFieldsEntry);
+  }
+  return object;
+}
+
+function containerNames(containers: unknown): Array<{ name: unknown }> | undefined {
+  if (!Array.isArray(containers)) return undefined;
+  return containers.map((container: unknown) => ({ name: isObject(container) ? container.name : undefined }));
+}
+
+/**
+ * A pod reduced to its metadata (without managedFields) and the names of its containers: what the
+ * sidecar check reads. Status, volumes, env and the rest go. Returns the object.
+ */
+export function slimPod<T>(object: T): T {
+  if (!isObject(object)) return object;
+  const pod: Loose = object;
+  const spec = pod.spec;
+  for (const key of Object.keys(pod)) {
+    if (key !== 'apiVersion' && key !== 'kind' && key !== 'metadata') delete pod[key];
+  }
+  if (isObject(pod.metadata)) delete pod.metadata.managedFields;
+  if (isObject(spec)) {
+    const slimSpec: Loose = {};
+    const containers = containerNames(spec.containers);
+    const initContainers = containerNames(spec.initContainers);
+    if (containers) slimSpec.containers = containers;
+    if (initContainers) slimSpec.initContainers = initContainers;
+    pod.spec = slimSpec;
+  }
+  return object;
+}
+
+const IDENTITY_FIELDS = ['namespace', 'name', 'uid', 'resourceVersion'] as const;
+
+/**
+ * After a copying parse, the received object is only the ListWatch's bookkeeping: reduce it to
+ * apiVersion, kind and the metadata that identify it (namespace, name, uid, resourceVersion).
+ * Returns the object.
+ */
+export function releaseParsed<T>(object: T): T {
+  if (!isObject(object)) return object;
+  const received: Loose = object;
+  const metadata = received.metadata;
+  for (const key of Object.keys(received)) {
+    if (key !== 'apiVersion' && key !== 'kind') delete received[key];
+  }
+  if (isObject(metadata)) {
+    const identity: Loose = {};
+    for (const field of IDENTITY_FIELDS) {
+      if (metadata[field] !== undefined) identity[field] = metadata[field];
+    }
+    received.metadata = identity;
+  }
+  return object;
+}
