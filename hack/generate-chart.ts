@@ -276,8 +276,13 @@ export function buildChart(kustomized: string, chartVersion: string): Map<string
   // Labels as key=value pairs (Helm ranges over a map in key order, so the default renders the
   // bundle's text); annotations as JSON, whose values may hold commas.
   const monitoringNames: readonly string[] = Object.values(MONITORING_ENV);
+  const variables = container.env as Array<{ name: string }>;
+  // Where the bundle has them, so the default values render its list in its order.
+  const at = variables.findIndex((variable) => monitoringNames.includes(variable.name));
+  const kept = variables.filter((variable) => !monitoringNames.includes(variable.name));
+  const place = at === -1 ? kept.length : at;
   container.env = [
-    ...(container.env as Array<{ name: string }>).filter((variable) => !monitoringNames.includes(variable.name)),
+    ...kept.slice(0, place),
     t.lines((indent) => {
       const pairs = (name: string, key: 'labels' | 'dashboardLabel') => [
         `${indent}{{- with .Values.monitoring.${key} }}`,
@@ -294,6 +299,7 @@ export function buildChart(kustomized: string, chartVersion: string): Map<string
         ...pairs(MONITORING_ENV.dashboardLabel, 'dashboardLabel'),
       ];
     }),
+    ...kept.slice(place),
   ] as unknown as typeof container.env;
   for (const key of ['imagePullSecrets', 'nodeSelector', 'tolerations', 'affinity'] as const) {
     delete podSpec[key];
