@@ -17,6 +17,7 @@
 import { freePort } from '../hack/cluster/control-plane.ts';
 import { runBareClient, type BareClientResult } from './bare-client.ts';
 import { confineLikeTheManifest, heapAfterGc, mib, processMemory, type HeapFigures } from './memory.ts';
+import type { OperatorProcess } from '../test/support/operator.ts';
 import { experimentManifest, startBenchCluster, startOperator, sumSamples, waitForReady, type BenchCluster } from './support.ts';
 
 const COUNT = Number(process.argv[2] ?? 500);
@@ -44,6 +45,7 @@ async function bareRun(cluster: BenchCluster): Promise<BareClientResult> {
 const cluster = await startBenchCluster();
 const confined = await confineLikeTheManifest(`smsx-bench-scale-${process.pid}`, await freePort());
 const { cgroup, container } = confined;
+let running: OperatorProcess | undefined;
 try {
   console.log(
     `Operator in memory cgroup ${cgroup.path} (limit ${container.memoryLimit} from config/manager/manager.yaml), ` +
@@ -60,6 +62,7 @@ try {
 
   await cluster.kubectl(['create', 'namespace', NAMESPACE]);
   const operator = await startOperator(cluster, NAMESPACE, ['--resync-period', `${RESYNC_SECONDS}s`, '--concurrency', '8'], confined.launch);
+  running = operator;
   const pid = operator.pid ?? -1;
   const requestsBy = async () => {
     const text = await operator.metricsText();
@@ -158,6 +161,8 @@ try {
     })}`,
   );
 } finally {
+  // After a failure too: a live process keeps the cgroup from being removed.
+  await running?.stop();
   await cluster.stop();
   await cgroup.remove();
 }

@@ -29,9 +29,16 @@ export async function startBenchCluster(): Promise<BenchCluster> {
     kubeconfigPath: cluster.kubeconfigPath,
     kubeConfig: cluster.kubeConfig,
     async kubectl(args, input) {
-      const result = await cluster.kubectl(args, input === undefined ? undefined : { input });
-      if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited with ${result.code}: ${result.stderr.trim()}`);
-      return result.stdout;
+      // A read is retried after a dropped connection (a loaded API server resets the odd stream).
+      const attempts = args[0] === 'get' ? 3 : 1;
+      for (let attempt = 1; ; attempt++) {
+        const result = await cluster.kubectl(args, input === undefined ? undefined : { input });
+        if (result.code === 0) return result.stdout;
+        if (attempt >= attempts || !/Unable to connect to the server/.test(result.stderr)) {
+          throw new Error(`kubectl ${args.join(' ')} exited with ${result.code}: ${result.stderr.trim()}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
     },
     stop: releaseCluster,
   };

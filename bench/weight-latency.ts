@@ -13,6 +13,7 @@ import { smsExperimentSchema } from '../src/crd/schema.ts';
 import { render } from '../src/operator/render/index.ts';
 import { freePort } from '../hack/cluster/control-plane.ts';
 import { confineLikeTheManifest, mib, processMemory, type ConfinedOperator } from './memory.ts';
+import type { OperatorProcess } from '../test/support/operator.ts';
 import { experimentManifest, percentile, startBenchCluster, startOperator, waitForReady } from './support.ts';
 
 const EDITS = Number(process.argv[2] ?? 200);
@@ -23,10 +24,12 @@ const WEIGHTS = [[50, 50], [90, 10], [0, 100], [75, 25], [100, 0], [10, 90]] as 
 
 const cluster = await startBenchCluster();
 let confined: ConfinedOperator | undefined;
+let running: OperatorProcess | undefined;
 try {
   await cluster.kubectl(['create', 'namespace', NAMESPACE]);
   if (PRESENT > 0) confined = await confineLikeTheManifest(`smsx-bench-latency-${process.pid}`, await freePort());
   const operator = await startOperator(cluster, NAMESPACE, [], confined?.launch);
+  running = operator;
   if (PRESENT > 0) {
     const startedAt = performance.now();
     await cluster.kubectl(['create', '-n', NAMESPACE, '-f', '-'], experimentManifest(PRESENT, 'other'));
@@ -96,6 +99,8 @@ try {
   console.log(`Targets: operator p50 ≤ 20 ms, p99 ≤ ${PRESENT > 0 ? 50 : 100} ms (reported, not asserted)`);
   await operator.stop();
 } finally {
+  // After a failure too: a live process keeps the cgroup from being removed.
+  await running?.stop();
   await cluster.stop();
   await confined?.cgroup.remove();
 }
