@@ -19,7 +19,7 @@ import { experimentLogger, type Logger } from '../runtime/logging.ts';
 import type { OperatorMetrics } from '../runtime/metrics.ts';
 import { alignedAtCommonInstant, analysisSummary, judgeStep, sameStep, stepPlan, storedStateOf, type StepPlan } from './analysis.ts';
 import { findCondition } from './conditions.ts';
-import { effectiveSpec, nextProgression, runIdentity, type ProgressionOutcome } from './progression.ts';
+import { effectiveSpec, nextProgression, runIdentity, runKey, type ProgressionOutcome } from './progression.ts';
 import { experimentSubject, SMS_EXPERIMENT } from './experiment.ts';
 import { ANALYSIS_CONDITION, PROMOTED_CONDITION, ROLLED_BACK_CONDITION } from './status.ts';
 
@@ -104,7 +104,7 @@ async function analyse(options: AnalysisLoopOptions, experiment: SmsExperiment):
   const storedRun = rule === undefined ? undefined : experiment.status?.progression;
   // The evidence is of the traffic the run put in effect (the shadow's model in the canary slot, say).
   const effective = rule === undefined ? experiment : { ...experiment, spec: effectiveSpec(experiment.spec, storedRun) };
-  const plan = stepPlan(effective, storedRun?.run === runIdentity(experiment.spec) ? storedRun.epoch : 0);
+  const plan = stepPlan(effective, rule === undefined ? undefined : runKey(runIdentity(experiment.spec), storedRun?.run === runIdentity(experiment.spec) ? storedRun.epoch : 0));
   let analysis: AnalysisStatus | undefined;
   let draft: Draft;
   let changedVerdict = false;

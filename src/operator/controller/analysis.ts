@@ -45,11 +45,12 @@ export type StepProblem = { reason: 'NoTrafficSplit' | 'NotReconciledYet'; messa
 
 /**
  * What the current step of an experiment collects, from the traffic in effect (status), not the spec.
- * `epoch` (a progression's restarts of a step's evidence) is part of the step, so a restart is a new step.
+ * `run` names a progression's run and its restarts of a step's evidence: part of the step, so a new
+ * run (another canary image at the same weight, say) or a restart never inherits the old evidence.
  */
-export function stepPlan(experiment: SmsExperiment, epoch = 0): StepPlan | StepProblem {
+export function stepPlan(experiment: SmsExperiment, run?: string): StepPlan | StepProblem {
   const plan = stepPlanOf(experiment);
-  return 'reason' in plan || epoch === 0 ? plan : { ...plan, step: `${plan.step} epoch ${epoch}` };
+  return 'reason' in plan || run === undefined ? plan : { ...plan, step: `${plan.step} ${run}` };
 }
 
 function stepPlanOf(experiment: SmsExperiment): StepPlan | StepProblem {

@@ -4,6 +4,7 @@
 // reach the routing through the same render, readiness gate and apply as a person's weights do.
 // Nothing here rewrites the user's spec: the run lives in status, which is also what makes a
 // restart or a failover continue the same step.
+import { createHash } from 'node:crypto';
 import { decideShadow, decideStep, type StepDecision, type ShadowDecision } from '../../analysis/index.ts';
 import {
   REQUEST_ACTIONS,
@@ -59,6 +60,11 @@ export function runIdentity(spec: SmsExperimentSpec): string {
     `model ${model.stable.version}=${model.stable.image}@${model.stable.artifact} -> ${spec.mode === 'shadow' ? 'shadow ' : ''}${candidate.version}=${candidate.image}@${candidate.artifact}`,
     `steps ${(progression?.steps ?? []).join(',')}`,
   ].join('; ');
+}
+
+/** A short name of a run and its evidence epoch, for the analysis step: `run 1a2b3c4d epoch 0`. */
+export function runKey(identity: string, epoch: number): string {
+  return `run ${createHash('sha256').update(identity).digest('hex').slice(0, 8)} epoch ${epoch}`;
 }
 
 const sameWeights = (a: Weights | undefined, b: Weights | undefined) => a !== undefined && b !== undefined && a.stable === b.stable && a.canary === b.canary;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { smsExperimentSpecSchema, type AnalysisStatus, type ProgressionStatus, type SmsExperimentSpec } from '../../../../src/crd/schema.ts';
-import { effectiveSpec, nextProgression, runIdentity, type ProgressionInput, type ProgressionOutcome } from '../../../../src/operator/controller/progression.ts';
+import { effectiveSpec, nextProgression, runIdentity, runKey, type ProgressionInput, type ProgressionOutcome } from '../../../../src/operator/controller/progression.ts';
+import { stepPlan, type StepPlan } from '../../../../src/operator/controller/analysis.ts';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 
@@ -71,6 +72,22 @@ describe('progression', () => {
       assert.equal(promoted.model.canary.image, 'registry/model:candidate');
       assert.equal(promoted.model.canary.artifact, 'v3');
       assert.equal(promoted.model.canary.version, 'v2', 'the slot keeps its version label (its subset)');
+    });
+  });
+
+  describe('the analysis step of a run', () => {
+    it('differs for a new canary image at the same weight, and for a restart of the evidence, so no evidence is inherited', () => {
+      const status = { mode: 'canary' as const, weights: { stable: 90, canary: 10 }, mirrorPercent: 0 };
+      const planOf = (spec: SmsExperimentSpec, epoch: number) => {
+        const experiment = { apiVersion: 'experiments.sms-app.io/v1alpha1' as const, kind: 'SmsExperiment' as const, metadata: { name: 'demo', namespace: 'team' }, spec, status };
+        return (stepPlan(experiment, runKey(runIdentity(spec), epoch)) as StepPlan).step;
+      };
+      const first = canarySpec();
+      const fixed = canarySpec({}, { app: { canary: { image: 'registry/app:fixed' } } });
+      assert.notEqual(planOf(first, 0), planOf(fixed, 0));
+      assert.notEqual(planOf(first, 0), planOf(first, 1));
+      assert.equal(planOf(first, 0), planOf(canarySpec(), 0), 'the same run keeps its step');
+      assert.match(planOf(first, 0), /split 90\/10 run [0-9a-f]{8} epoch 0$/);
     });
   });
 
