@@ -309,6 +309,8 @@ function stepInEffect(run: ProgressionStatus, inEffect: ProgressionInput['inEffe
 }
 
 function progressCanary(spec: SmsExperimentSpec, rule: ProgressionSpec, run: ProgressionStatus, input: ProgressionInput, now: number): ProgressionOutcome {
+  // steps: [100] has nothing to compare: the first step is the promotion.
+  if (run.weights.canary >= 100) return promote(spec, endStep(run, 'Promoted', 0, 'the first step is 100%', now), 'the first step is 100%');
   const label = stepLabel(run);
   if (!stepInEffect(run, input.inEffect)) {
     const held = input.inEffect.weights ? ` (in effect: ${input.inEffect.weights.stable}/${input.inEffect.weights.canary}; the readiness gate holds traffic until the canary answers)` : '';

@@ -131,6 +131,13 @@ describe('progression', () => {
       assert.deepEqual(round(spec, promoted.progression, { analysis: GOOD }).progression, promoted.progression);
     });
 
+    it('promotes at once when the only step is 100%', () => {
+      const spec = canarySpec({ steps: [100] });
+      const { progression } = round(spec, undefined);
+      assert.equal(progression.phase, 'Promoted');
+      assert.deepEqual(progression.weights, { stable: 0, canary: 100 });
+    });
+
     it('rolls back at once on a gate shown worse, naming the signal and its evidence', () => {
       const spec = canarySpec();
       const first = round(spec, round(spec, undefined).progression).progression;
