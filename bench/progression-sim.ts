@@ -17,6 +17,7 @@
 // A run ends at promotion, rollback or halt, or at the horizon (undecided: waiting or held).
 import { type ExperimentJudgement, type StepEvidence, type StepRule, type Verdict, decideStep, judgeExperiment } from '../src/analysis/index.ts';
 import { binomial, poisson, type Random, seededRandom } from './random.ts';
+import { median, percent, shareWithInterval } from './stats.ts';
 
 const streams = Number(process.argv[2] ?? '2000');
 const horizonMinutes = Number(process.argv[3] ?? '120');
@@ -211,25 +212,6 @@ const RULES: { readonly name: string; readonly run: (stream: number, scenario: S
   { name: 'Flagger, threshold 1', run: (stream, scenario) => runFlagger(stream, scenario, 1) },
 ];
 
-/** Wilson score interval for a share, 95% (as in analysis-sim.ts). */
-function wilson(successes: number, n: number): [number, number] {
-  const z = 1.959963984540054;
-  const p = successes / n;
-  const centre = (p + (z * z) / (2 * n)) / (1 + (z * z) / n);
-  const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / (1 + (z * z) / n);
-  return [Math.max(0, centre - half), Math.min(1, centre + half)];
-}
-const percent = (share: number, digits = 2) => `${(100 * share).toFixed(digits)}%`;
-const shareWithInterval = (successes: number, n: number) => {
-  const [low, high] = wilson(successes, n);
-  return `${percent(successes / n)} [${percent(low)}, ${percent(high)}]`;
-};
-function median(values: number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-}
 const count = (value: number) => (Number.isNaN(value) ? '–' : Math.round(value).toLocaleString('en'));
 const minutes = (value: number) => (Number.isNaN(value) ? '–' : ((value * POLL_SECONDS) / 60).toFixed(1));
 
