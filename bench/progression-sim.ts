@@ -15,7 +15,7 @@
 // streams" means common random numbers: per stream and poll one seeded generator drives every
 // rule's draws in the same order, and two rules at the same weight see the same requests.
 // A run ends at promotion, rollback or halt, or at the horizon (undecided: waiting or held).
-import { type ExperimentJudgement, type StepEvidence, type StepRule, type Verdict, decideStep, judgeExperiment } from '../src/analysis/index.ts';
+import { type ExperimentJudgement, type StepEvidence, type StepRule, decideStep, judgeExperiment, stepSignalVerdict, stepVerdict } from '../src/analysis/index.ts';
 import { binomial, poisson, type Random, seededRandom } from './random.ts';
 import { median, percent, shareWithInterval } from './stats.ts';
 
@@ -97,25 +97,14 @@ function drawPoll(random: Random, weight: number, canaryErrorRate: number, scena
 const pollRandom = (stream: number, poll: number) => seededRandom((stream * 0x10000 + poll) >>> 0);
 const canaryRateAt = (scenario: Scenario, step: number) => (step >= scenario.failsFromStep ? Math.min(1, scenario.factor * scenario.rate) : scenario.rate);
 
-const REQUEST_SIGNALS: ReadonlySet<string> = new Set(['errors', 'slow']);
-const PRECEDENCE: readonly Verdict[] = ['sample-ratio-mismatch', 'worse', 'better', 'no-difference-yet'];
-
 /** status.analysis as the operator writes it (judgeStep in src/operator/controller/analysis.ts). */
 function operatorEvidence(judged: ExperimentJudgement): StepEvidence {
   const signals = Object.entries(judged.signals).map(([name, signal]) => {
     const [low, high] = signal.interval;
-    let verdict: Verdict = signal.verdict;
-    if (verdict === 'sample-ratio-mismatch') {
-      // a rate test that rejected too keeps its verdict; other signals' mismatch is not the split's
-      if (signal.pValue <= ALPHA && low > 1) verdict = 'worse';
-      else if (signal.pValue <= ALPHA && high !== null && high < 1) verdict = 'better';
-      else if (!REQUEST_SIGNALS.has(name)) verdict = 'no-difference-yet';
-    }
+    const verdict = stepSignalVerdict(name, signal, ALPHA);
     return { name, stable: signal.counts.stable, canary: signal.counts.canary, verdict, interval: [low, high === null || !Number.isFinite(high) ? -1 : high] };
   });
-  const verdicts = signals.map((signal) => signal.verdict);
-  const verdict = verdicts.includes('worse') ? 'worse' : (PRECEDENCE.find((v) => verdicts.includes(v)) ?? 'no-difference-yet');
-  return { verdict, signals };
+  return { verdict: stepVerdict(signals.map((signal) => signal.verdict)), signals };
 }
 
 function runJudge(stream: number, scenario: Scenario, rule: StepRule): Outcome {

@@ -61,3 +61,33 @@ export function judgeExperiment(state: ExperimentState | undefined, counts: Read
   }
   return { state: { version: 1, signals: states }, verdict: overallVerdict(Object.values(signals).map((s) => s.verdict)), signals };
 }
+
+/**
+ * Signals whose trials are every request, so their trials follow the designed split: only their
+ * sample-ratio mismatch is the experiment's. Spam and guesses count answered requests only, so a
+ * canary that fails more (errors: worse) shifts their trials too; their own mismatch then says that,
+ * not that the split is broken, and it does not override the other verdicts.
+ */
+export const REQUEST_SIGNALS: ReadonlySet<string> = new Set(['errors', 'slow']);
+
+/** A signal's verdict as a canary step reports it (see REQUEST_SIGNALS for why a mismatch may not count). */
+export function stepSignalVerdict(name: string, signal: SignalResult | undefined, alpha: number): Verdict {
+  if (signal === undefined) return 'no-difference-yet';
+  if (signal.verdict !== 'sample-ratio-mismatch') return signal.verdict;
+  // The rate test rejected too: a canary that fails answers later than the stable version, which
+  // skews the split of completed requests for a while; the failure is the finding, not the split.
+  const [low, high] = signal.interval;
+  if (signal.pValue <= alpha && low > 1) return 'worse';
+  if (signal.pValue <= alpha && high !== null && high < 1) return 'better';
+  return REQUEST_SIGNALS.has(name) ? 'sample-ratio-mismatch' : 'no-difference-yet';
+}
+
+/**
+ * The step's verdict from its signals'. A clear regression outranks a mismatch of the split: the
+ * canary's failures are what lags its completed requests (so every request signal sees the
+ * mismatch at once), and rolling it back is right either way. A mismatch still outranks "better"
+ * and "no difference", which it would bias.
+ */
+export function stepVerdict(verdicts: readonly Verdict[]): Verdict {
+  return verdicts.includes('worse') ? 'worse' : overallVerdict(verdicts);
+}

@@ -1,7 +1,17 @@
 // The statistics of the experiments: pure functions of cumulative counts (no I/O, no clock), with
 // state the caller keeps as JSON between polls. docs/analysis.md describes the method.
 export { AnalysisInputError } from './errors.ts';
-export { type ExperimentJudgement, type ExperimentOptions, type ExperimentState, type SignalResult, judgeExperiment, overallVerdict } from './experiment.ts';
+export {
+  type ExperimentJudgement,
+  type ExperimentOptions,
+  type ExperimentState,
+  type SignalResult,
+  REQUEST_SIGNALS,
+  judgeExperiment,
+  overallVerdict,
+  stepSignalVerdict,
+  stepVerdict,
+} from './experiment.ts';
 export { logBayesFactor, logOddsInterval } from './mixture.ts';
 export {
   type Gate,

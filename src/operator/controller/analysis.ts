@@ -3,7 +3,7 @@
 // src/analysis the statistics, prometheus/ the counting. A step is what one comparison is about:
 // the mode, the versions and the split in effect; when any of them changes the evidence restarts,
 // since counts of another split or version say nothing about this one.
-import { judgeExperiment, judgeShadow, overallVerdict, type ExperimentState, type ShadowState, type SignalCounts, type Verdict } from '../../analysis/index.ts';
+import { judgeExperiment, judgeShadow, stepSignalVerdict, stepVerdict, type ExperimentState, type ShadowState, type SignalCounts, type Verdict } from '../../analysis/index.ts';
 import type { AnalysisStatus, SmsExperiment, SmsExperimentStatus } from '../../crd/schema.ts';
 import { toKubeTime } from '../runtime/clock.ts';
 import {
@@ -22,13 +22,6 @@ import { experimentNames } from '../render/index.ts';
 
 /** The signals of a canary step, in status order. Fixed per step: each one's share of α depends on how many there are. */
 export const CANARY_SIGNALS = ['errors', 'slow', 'spam', 'guesses'] as const;
-/**
- * Signals whose trials are every request, so their trials follow the designed split: only their
- * sample-ratio mismatch is the experiment's. Spam and guesses count answered requests only, so a
- * canary that fails more (errors: worse) shifts their trials too; their own mismatch then says that,
- * not that the split is broken, and it does not override the other verdicts.
- */
-const REQUEST_SIGNALS: ReadonlySet<string> = new Set(['errors', 'slow']);
 
 export interface StepPlan {
   /** What the step compares; a change starts a new step. */
@@ -170,22 +163,8 @@ export function judgeStep(plan: StepPlan, previous: AnalysisStatus | undefined, 
     counts[name] = { stable: byVersion[stableVersion] ?? { trials: 0, events: 0 }, canary: byVersion[canaryVersion] ?? { trials: 0, events: 0 } };
   }
   const judged = judgeExperiment(stored?.experiment, counts, { split: plan.split ?? { stable: 50, canary: 50 }, alpha: options.alpha });
-  const verdictOf = (name: string): Verdict => {
-    const signal = judged.signals[name];
-    if (signal === undefined) return 'no-difference-yet';
-    if (signal.verdict !== 'sample-ratio-mismatch') return signal.verdict;
-    // The rate test rejected too: a canary that fails answers later than the stable version, which
-    // skews the split of completed requests for a while; the failure is the finding, not the split.
-    const [low, high] = signal.interval;
-    if (signal.pValue <= options.alpha && low > 1) return 'worse';
-    if (signal.pValue <= options.alpha && high !== null && high < 1) return 'better';
-    return REQUEST_SIGNALS.has(name) ? 'sample-ratio-mismatch' : 'no-difference-yet';
-  };
-  // A clear regression outranks a mismatch of the split: the canary's failures are what lags its
-  // completed requests (so every request signal sees the mismatch at once), and rolling it back is
-  // right either way. A mismatch still outranks "better" and "no difference", which it would bias.
-  const verdicts = CANARY_SIGNALS.map(verdictOf);
-  const verdict = verdicts.includes('worse') ? 'worse' : overallVerdict(verdicts);
+  const verdictOf = (name: string): Verdict => stepSignalVerdict(name, judged.signals[name], options.alpha);
+  const verdict = stepVerdict(CANARY_SIGNALS.map(verdictOf));
   return {
     ...base,
     verdict,
