@@ -256,7 +256,10 @@ describe('operator leadership, cache sync and relists on a real API server', fun
     // the pass that put it back *created* it, rather than re-applying what it thought was there.
     const since = async () => (await operator.logLines()).slice(linesBefore);
     const createdIt = (line: LogLine) => line.msg === 'Applied objects' && z.array(z.string()).catch([]).parse(line.created).some((entry) => entry.startsWith(`${kind} ${namespace}/${name}`));
-    assert.ok((await since()).some(createdIt), `no "Applied objects" line created ${kind} ${namespace}/${name}`);
+    // The log file may trail the API by a moment (the operator's logger writes asynchronously).
+    await eventually('the log line of the pass that created it', async () => {
+      assert.ok((await since()).some(createdIt), `no "Applied objects" line created ${kind} ${namespace}/${name}`);
+    }, { timeoutMs: 5_000, intervalMs: 100 });
     await eventually('the watches to report resuming', async () => {
       assert.ok((await since()).some((line) => line.msg === 'Resumed watch' && line.pid === operator.pid), 'its watches failed and resumed');
     });
