@@ -1,9 +1,12 @@
-// Which Events a pass records: one per condition transition, Warning only for bad news, and none
-// that would repeat the Warning a failure records of its own.
+// Which Events a pass records: one per condition transition that tells something new, Warning only
+// for bad news, and none that would repeat the Warning a failure records of its own. What is left out
+// says nothing Ready's own event does not: Progressing moving in the same pass as Ready (the
+// rollout started or finished), and the healthy starting state of a new experiment's Progressing
+// and Degraded. Each event is an API write, and `kubectl describe` reads better without echoes.
 import type { SmsExperimentStatus } from '../../crd/schema.ts';
 import type { ObjectWriteError, OwnershipConflictError } from '../apply/applier.ts';
 import type { EventDetails, EventType } from '../runtime/events.ts';
-import { conditionTransitions, Reason } from './conditions.ts';
+import { ConditionType, conditionTransitions, Reason } from './conditions.ts';
 
 export interface PlannedEvent {
   type: EventType;
@@ -20,10 +23,14 @@ export function transitionEvents(
   failureReason: string | undefined,
 ): PlannedEvent[] {
   const events: PlannedEvent[] = [];
-  for (const { type, from, to } of conditionTransitions(previous?.conditions, status.conditions ?? [])) {
+  const transitions = conditionTransitions(previous?.conditions, status.conditions ?? []);
+  const readyMoved = transitions.some(({ type }) => type === ConditionType.Ready);
+  for (const { type, from, to } of transitions) {
     if (to.reason === failureReason) continue;
+    const bad = isBadNews(type, from, to.status, to.reason);
+    if (!bad && type !== ConditionType.Ready && (from === undefined || (type === ConditionType.Progressing && readyMoved))) continue;
     const details = { reason: to.reason, message: `${type} is ${to.status}: ${to.message}`, fields: { condition: type, from: from ?? 'none', to: to.status } };
-    events.push({ type: isBadNews(type, from, to.status, to.reason) ? 'Warning' : 'Normal', details });
+    events.push({ type: bad ? 'Warning' : 'Normal', details });
   }
   return events;
 }
