@@ -13,14 +13,21 @@ import { createKubeClient, type KubeClient } from './kube/client.ts';
 import { withRequestCounting } from './kube/counting-client.ts';
 import { liveObjectSchema, type LiveObject } from './kube/objects.ts';
 import { POD } from './kube/resources.ts';
-import { slimManagedFields, slimPod } from './kube/slim.ts';
+import { slimManagedFields, slimPod, slimToOwnership } from './kube/slim.ts';
 import { createAnalysisLoop } from './controller/analysis-loop.ts';
 import { createPrometheusClient } from './prometheus/client.ts';
 import { EXPERIMENT_LABEL, renderPlan } from './render/index.ts';
 import { systemClock, type CancelTimer, type Clock } from './runtime/clock.ts';
 import { createEventRecorder } from './runtime/events.ts';
 import { createHealthServer } from './runtime/health-server.ts';
-import { clientNodeInformerFactory, InformerSet, ResourceInformer, startPeriodicResync, type InformerFactory } from './runtime/informers.ts';
+import {
+  clientNodeInformerFactory,
+  InformerSet,
+  metadataOnlyInformerFactory,
+  ResourceInformer,
+  startPeriodicResync,
+  type InformerFactory,
+} from './runtime/informers.ts';
 import { LeaderElector } from './runtime/leader-election.ts';
 import type { Logger } from './runtime/logging.ts';
 import { createMetrics } from './runtime/metrics.ts';
@@ -78,6 +85,8 @@ export async function startOperator({ config, logger, kubeConfig, clock = system
   // Keys arriving before the workers run are dropped: starting workers enqueues every experiment.
   let queue: WorkQueue | undefined;
   const enqueue = (key: string) => queue?.add(key);
+  // Passes that only check (start-up, resync, after an outage) wait behind keys something changed.
+  const enqueueInBackground = (key: string) => queue?.add(key, { background: true });
   const informerFactory = makeInformer ?? clientNodeInformerFactory(kubeConfig);
   const watchedNamespaces = config.namespaces === 'all' ? [undefined] : config.namespaces;
   const common = {
@@ -118,11 +127,11 @@ export async function startOperator({ config, logger, kubeConfig, clock = system
     return keys;
   };
   const enqueueAll = () => {
-    for (const key of experimentKeys()) enqueue(key);
+    for (const key of experimentKeys()) enqueueInBackground(key);
   };
 
-  // Label-selected: only objects an experiment owns are cached. A foreign object with a desired name
-  // is still caught, because the applier GETs on a cache miss before creating.
+  // Label-selected: only objects an experiment owns are cached whole. A foreign object with a
+  // desired name is caught by the unlabelled watch below.
   const owned = new InformerSet<LiveObject>(
     ownedTypes.flatMap((type) =>
       watchedNamespaces.map(
@@ -137,6 +146,30 @@ export async function startOperator({ config, logger, kubeConfig, clock = system
             // The no-op check reads whole objects, but of managedFields only who manages which top-level field.
             slim: slimManagedFields,
             keysOf: keysOfOwner,
+          }),
+      ),
+    ),
+  );
+  // Every other object of the owned kinds (no experiment label), metadata only and reduced to who
+  // controls and manages it: with both watches a cache miss means the object does not exist, so a
+  // create needs no GET first, and a foreign object is still refused before anything is written.
+  // Nothing here is ours, so its events enqueue nothing.
+  const metadataInformerFactory = makeInformer ?? metadataOnlyInformerFactory(kubeConfig);
+  const unlabelled = new InformerSet<LiveObject>(
+    ownedTypes.flatMap((type) =>
+      watchedNamespaces.map(
+        (namespace) =>
+          new ResourceInformer<LiveObject>({
+            ...common,
+            makeInformer: metadataInformerFactory,
+            type,
+            namespace,
+            labelSelector: `!${EXPERIMENT_LABEL}`,
+            metadataOnly: true,
+            schema: liveObjectSchema,
+            cacheReceivedObjects: true,
+            slim: slimToOwnership,
+            keysOf: () => undefined,
           }),
       ),
     ),
@@ -159,7 +192,7 @@ export async function startOperator({ config, logger, kubeConfig, clock = system
         }),
     ),
   );
-  const allInformers = new InformerSet<unknown>([...experiments.informers, ...owned.informers, ...pods.informers]);
+  const allInformers = new InformerSet<unknown>([...experiments.informers, ...owned.informers, ...unlabelled.informers, ...pods.informers]);
 
   let syncTimedOut = false;
   const syncBound = formatDuration(config.cacheSyncTimeoutMs);
@@ -185,7 +218,7 @@ export async function startOperator({ config, logger, kubeConfig, clock = system
     logger,
     clock,
   });
-  const applier = createApplier({ client, cache: owned, fieldManager: config.fieldManager });
+  const applier = createApplier({ client, cache: owned, unlabelled, fieldManager: config.fieldManager });
   const reconcile = createReconciler({
     experiments: {
       lookup: (namespace, name) => experiments.lookup(SMS_EXPERIMENT, namespace, name),
@@ -250,8 +283,8 @@ export async function startOperator({ config, logger, kubeConfig, clock = system
     metrics.trackQueueDepth(() => workQueue.depth);
     const keys = experimentKeys();
     logger.info({ experiments: keys.length, concurrency: config.concurrency }, 'Started workers');
-    for (const key of keys) workQueue.add(key);
-    stopResync = startPeriodicResync({ periodMs: config.resyncPeriodMs, keys: () => experimentKeys(), enqueue, clock });
+    for (const key of keys) workQueue.add(key, { background: true });
+    stopResync = startPeriodicResync({ periodMs: config.resyncPeriodMs, keys: () => experimentKeys(), enqueue: enqueueInBackground, clock });
     if (analysisLoop) {
       analysisLoop.start();
       logger.info({ prometheus: prometheusUrl, intervalMs: config.analysis.intervalMs }, 'Started the analysis');

@@ -24,6 +24,16 @@ export interface LiveObjectReader {
   list(type: TypeRef, namespace: string): readonly LiveObject[];
 }
 
+/**
+ * The owned kinds' objects that carry no experiment label, as a metadata-only watch sees them: what
+ * lets a cache miss mean "no such object" instead of costing a GET before every create.
+ */
+export interface UnlabelledObjectReader {
+  /** True when a synced watch covers this type and namespace, so that a miss means the object does not exist. */
+  covers(type: TypeRef, namespace: string): boolean;
+  get(type: TypeRef, namespace: string, name: string): LiveObject | undefined;
+}
+
 /** The object exists but belongs to someone else; nothing was written. Reason: OwnershipConflict. */
 export class OwnershipConflictError extends Error {
   readonly reason = 'OwnershipConflict';
@@ -101,6 +111,8 @@ export interface Applier {
 export interface ApplierOptions {
   client: KubeClient;
   cache: LiveObjectReader;
+  /** Without it, every cache miss is a GET (ownership must be judged on the real object). */
+  unlabelled?: UnlabelledObjectReader | undefined;
   fieldManager: string;
 }
 
@@ -110,12 +122,21 @@ function parsedResponse(response: unknown): LiveObject | undefined {
   return parsed.success ? parsed.data : undefined;
 }
 
-export function createApplier({ client, cache, fieldManager }: ApplierOptions): Applier {
-  async function readLive(type: ResourceType, ref: ObjectRef): Promise<LiveObject | undefined> {
-    // The cache may lag behind or (with a label-selected watch) not hold objects we never labelled.
-    // Ownership must be judged on the real object, so a miss costs one GET, on creation only.
+export function createApplier({ client, cache, unlabelled, fieldManager }: ApplierOptions): Applier {
+  async function readLive(type: ResourceType, ref: ObjectRef, owner: OwnerRef): Promise<LiveObject | undefined> {
+    // The label-selected cache holds the objects we labelled; the unlabelled watch everything else
+    // of the kind (metadata only). Between them a miss means the object does not exist, and a
+    // foreign object is refused on its metadata. The one case neither catches is the one a GET
+    // never caught either: an object someone else creates in the moment before our create (here,
+    // before its watch event arrives). A field of theirs that differs from ours makes that apply a
+    // 409, refused below; with none, the create merges into it, as it would after a GET.
     const cached = cache.get(type, ref.namespace, ref.name);
     if (cached) return cached;
+    if (unlabelled?.covers(type, ref.namespace) === true) {
+      const other = unlabelled.get(type, ref.namespace, ref.name);
+      if (other === undefined || !isControlledBy(other, owner)) return other;
+      // Ours, but someone removed its label: the no-op check needs the whole object.
+    }
     const fetched = await client.get(type, ref);
     return fetched === undefined ? undefined : liveObjectSchema.parse(fetched);
   }
@@ -128,7 +149,7 @@ export function createApplier({ client, cache, fieldManager }: ApplierOptions): 
 
     let live: LiveObject | undefined;
     try {
-      live = await readLive(type, ref);
+      live = await readLive(type, ref, owner);
     } catch (error) {
       throw new ObjectWriteError('ApplyFailed', ref, error);
     }
@@ -138,9 +159,9 @@ export function createApplier({ client, cache, fieldManager }: ApplierOptions): 
     if (state.upToDate) return { object: ref, outcome: 'unchanged', live };
 
     const outcome: ApplyOutcome = live ? 'configured' : 'created';
+    let response: LiveObject | undefined;
     try {
-      const response = await client.apply(type, desired, { fieldManager, force: false });
-      return { object: ref, outcome, why: state.why, live: parsedResponse(response) };
+      response = parsedResponse(await client.apply(type, desired, { fieldManager, force: false }));
     } catch (error) {
       if (!isApiError(error, 409)) throw new ObjectWriteError('ApplyFailed', ref, error);
       const managers = conflictingManagers(error);
@@ -155,6 +176,7 @@ export function createApplier({ client, cache, fieldManager }: ApplierOptions): 
       }
       return { object: ref, outcome, why: state.why, tookOverFrom: managers, live: parsedResponse(response) };
     }
+    return { object: ref, outcome, why: state.why, live: response };
   }
 
   return {

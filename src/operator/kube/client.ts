@@ -20,6 +20,13 @@ import { resourcePath, type ResourceType } from './resources.ts';
 
 export const APPLY_PATCH_CONTENT_TYPE = 'application/apply-patch+yaml';
 
+/**
+ * Accept headers that make the API server send only each object's metadata (PartialObjectMetadata),
+ * for any kind: what a watch that only needs names and owners asks for (client-go's metadata client).
+ */
+export const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
+export const METADATA_WATCH_ACCEPT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
+
 /** undici's Dispatcher, as client-node's request context holds it (undici is not a dependency of ours). */
 type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
 
@@ -50,6 +57,12 @@ export interface ListResult {
   metadata: { resourceVersion?: string | undefined };
 }
 
+export interface ListOptions extends RequestOptions {
+  labelSelector?: string;
+  /** Items carry only their metadata (kind PartialObjectMetadata): far less to send and to parse. */
+  metadataOnly?: boolean;
+}
+
 /** Per-request options of reads and the Lease writes. */
 export interface RequestOptions {
   /**
@@ -63,7 +76,7 @@ export interface RequestOptions {
 export interface KubeClient {
   /** Resolves undefined when the object does not exist. */
   get(type: ResourceType, location: ObjectLocation, options?: RequestOptions): Promise<unknown>;
-  list(type: ResourceType, namespace: string | undefined, options?: { labelSelector?: string } & RequestOptions): Promise<ListResult>;
+  list(type: ResourceType, namespace: string | undefined, options?: ListOptions): Promise<ListResult>;
   apply(type: ResourceType, body: { metadata: ObjectLocation }, options: ApplyOptions): Promise<unknown>;
   create(type: ResourceType, namespace: string, body: unknown, options?: { fieldManager?: string } & RequestOptions): Promise<unknown>;
   replace(type: ResourceType, location: ObjectLocation, body: unknown, options?: { fieldManager?: string } & RequestOptions): Promise<unknown>;
@@ -148,10 +161,10 @@ export function createKubeClient(kubeConfig: KubeConfig, options: KubeClientOpti
   async function request(
     method: HttpMethod,
     path: string,
-    init: { query?: Record<string, string | undefined>; body?: unknown; contentType?: string; signal?: AbortSignal | undefined } = {},
+    init: { query?: Record<string, string | undefined>; body?: unknown; contentType?: string; accept?: string; signal?: AbortSignal | undefined } = {},
   ): Promise<{ status: number; body: unknown }> {
     const context = configuration.baseServer.makeRequestContext(path, method);
-    context.setHeaderParam('Accept', 'application/json');
+    context.setHeaderParam('Accept', init.accept ?? 'application/json');
     for (const [name, value] of Object.entries(init.query ?? {})) {
       if (value !== undefined) context.setQueryParam(name, value);
     }
@@ -193,6 +206,7 @@ export function createKubeClient(kubeConfig: KubeConfig, options: KubeClientOpti
     async list(type, namespace, listOptions = {}) {
       const { body } = await request(HttpMethod.GET, resourcePath(type, { namespace }), {
         query: { labelSelector: listOptions.labelSelector },
+        ...(listOptions.metadataOnly === true ? { accept: METADATA_LIST_ACCEPT } : {}),
         signal: listOptions.signal,
       });
       return listResultSchema.parse(body);

@@ -7,6 +7,8 @@
 //    sets (most of an object's size: a Deployment's run to kilobytes per manager) and the time go.
 //  - pods: controller/sidecars.ts reads the metadata (labels, annotations, deletionTimestamp) and the
 //    names of the containers and init containers; keysOfOwner reads ownerReferences and labels.
+//  - objects the operator does not own (the unlabelled watch): who controls them and who manages
+//    them, which is all the ownership guard reads before it refuses to write to one.
 //  - an object whose parsed copy is what gets cached (a schema with defaults copies): its identity,
 //    which the ListWatch needs to match later events and relists (namespace, name, resourceVersion).
 
@@ -93,6 +95,35 @@ export function releaseParsed<T>(object: T): T {
       if (metadata[field] !== undefined) identity[field] = metadata[field];
     }
     received.metadata = identity;
+  }
+  return object;
+}
+
+const OWNERSHIP_FIELDS = ['namespace', 'name', 'uid', 'resourceVersion', 'ownerReferences', 'deletionTimestamp'] as const;
+
+/**
+ * An object reduced to what the applier's ownership guard reads: its identity, owner references
+ * and the managers of its managedFields (applier.ts foreignOwnerError). Labels, annotations and
+ * everything outside metadata go. Returns the object.
+ */
+export function slimToOwnership<T>(object: T): T {
+  if (!isObject(object)) return object;
+  const received: Loose = object;
+  const metadata = received.metadata;
+  for (const key of Object.keys(received)) {
+    if (key !== 'apiVersion' && key !== 'kind') delete received[key];
+  }
+  if (isObject(metadata)) {
+    const kept: Loose = {};
+    for (const field of OWNERSHIP_FIELDS) {
+      if (metadata[field] !== undefined) kept[field] = metadata[field];
+    }
+    if (Array.isArray(metadata.managedFields)) {
+      kept.managedFields = metadata.managedFields.map((entry: unknown) =>
+        isObject(entry) ? { manager: entry.manager, ...(entry.subresource === undefined ? {} : { subresource: entry.subresource }) } : entry,
+      );
+    }
+    received.metadata = kept;
   }
   return object;
 }

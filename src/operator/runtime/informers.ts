@@ -5,7 +5,7 @@
 import { makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
 import type { z } from 'zod';
 import { backoffDelay, systemClock, type BackoffPolicy, type CancelTimer, type Clock } from './clock.ts';
-import { apiStatusOf, isApiError, type KubeClient } from '../kube/client.ts';
+import { apiStatusOf, isApiError, METADATA_WATCH_ACCEPT, type KubeClient } from '../kube/client.ts';
 import type { Logger } from './logging.ts';
 import { liveMetadataSchema, type LiveObject } from '../kube/objects.ts';
 import { releaseParsed } from '../kube/slim.ts';
@@ -33,11 +33,30 @@ export function clientNodeInformerFactory(kubeConfig: KubeConfig): InformerFacto
   return (path, list, labelSelector) => makeInformer(kubeConfig, path, list, labelSelector);
 }
 
+/**
+ * Informers whose watch asks for metadata only (PartialObjectMetadata), to pair with the
+ * `metadataOnly` option. client-node's Watch has no header option of its own; it takes its headers
+ * from the KubeConfig's authentication step, so a view of the KubeConfig adds the Accept header there.
+ */
+export function metadataOnlyInformerFactory(kubeConfig: KubeConfig): InformerFactory {
+  const metadataOnly: KubeConfig = Object.create(kubeConfig) as KubeConfig;
+  metadataOnly.applySecurityAuthentication = async (context) => {
+    await kubeConfig.applySecurityAuthentication(context);
+    context.setHeaderParam('Accept', METADATA_WATCH_ACCEPT);
+  };
+  return (path, list, labelSelector) => makeInformer(metadataOnly, path, list, labelSelector);
+}
+
 export interface ResourceInformerOptions<T> {
   type: ResourceType;
   /** undefined watches every namespace (and is the only choice for a cluster-scoped type). */
   namespace: string | undefined;
   labelSelector?: string;
+  /**
+   * Lists ask for metadata only; the watch must too, through metadataOnlyInformerFactory. Objects
+   * arrive as PartialObjectMetadata, stamped with this type's apiVersion and kind like list items.
+   */
+  metadataOnly?: boolean;
   /** Parses each object as it arrives; a failure keeps the entry as invalid instead of dropping it. */
   schema: z.ZodType<T>;
   /**
@@ -164,14 +183,20 @@ export class ResourceInformer<T> {
   }
 
   #createInformer(): Informer<KubernetesObject> & ObjectCache<KubernetesObject> {
-    const { type, namespace, labelSelector, client } = this.#options;
+    const { type, namespace, labelSelector, client, metadataOnly } = this.#options;
     const list = async () => {
-      const result = await client.list(type, namespace, labelSelector === undefined ? {} : { labelSelector });
+      const result = await client.list(type, namespace, {
+        ...(labelSelector === undefined ? {} : { labelSelector }),
+        ...(metadataOnly === true ? { metadataOnly } : {}),
+      });
       this.#listed = true;
       // Raw API JSON; each item is parsed by the event handlers below before anything reads it.
       // Items of built-in kinds come without apiVersion and kind (only watch events carry them), so
       // they are stamped from the list's type, as client-go does.
-      const items = result.items.map((item) => ({ apiVersion: type.apiVersion, kind: type.kind, ...(item as KubernetesObject) }));
+      // Metadata-only items say "PartialObjectMetadata": the list's type is what they are.
+      const items = result.items.map((item) =>
+        metadataOnly === true ? { ...(item as KubernetesObject), apiVersion: type.apiVersion, kind: type.kind } : { apiVersion: type.apiVersion, kind: type.kind, ...(item as KubernetesObject) },
+      );
       return { items, metadata: result.metadata };
     };
     const informer = this.#options.makeInformer(resourcePath(type, { namespace }), list, labelSelector);
@@ -225,6 +250,7 @@ export class ResourceInformer<T> {
   }
 
   #onObject(event: InformerEvent, received: KubernetesObject): void {
+    if (this.#options.metadataOnly === true) Object.assign(received, { apiVersion: this.type.apiVersion, kind: this.type.kind });
     // A deleted object is not cached, so only additions and updates are worth slimming.
     if (event !== 'delete') this.#options.slim?.(received);
     // Cluster-scoped objects are cached under the namespace '' so one cache shape serves both scopes.
@@ -307,6 +333,11 @@ export class InformerSet<T> {
 
   list(type: TypeRef, namespace: string): T[] {
     return this.#informerFor(type, namespace)?.list(namespace) ?? [];
+  }
+
+  /** True when a watch of this type covers the namespace and has listed it: a miss is then an answer. */
+  covers(type: TypeRef, namespace: string): boolean {
+    return this.#informerFor(type, namespace)?.hasSynced() === true;
   }
 
   start(): void {

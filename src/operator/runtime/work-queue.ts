@@ -1,6 +1,9 @@
 // A keyed work queue in the client-go mould: keys, not events, so a burst of changes to one experiment
 // collapses into one reconcile; one reconcile per key at a time; a bounded number of keys at once;
-// failures retried per key with exponential backoff.
+// failures retried per key with exponential backoff. Two lanes: a key queued because something
+// changed runs before keys queued in the background (the start-up pass over every experiment, the
+// periodic resync), so an edit never waits behind hundreds of passes that will find nothing to do
+// (controller-runtime's priority queue does the same for its initial list).
 import { backoffDelay, systemClock, type BackoffPolicy, type CancelTimer, type Clock } from './clock.ts';
 
 /** What a successful pass asks for: nothing, or another pass after a delay (e.g. waiting for pods). */
@@ -29,9 +32,13 @@ export class WorkQueue {
   readonly #clock: Clock;
   readonly #onFailure: WorkQueueOptions['onFailure'];
 
-  /** Keys waiting to run, in arrival order. */
-  readonly #ready: string[] = [];
-  /** Keys that need a pass: waiting in #ready, or re-added while running (queued again when done). */
+  /** Keys waiting to run because something changed, in arrival order (a Set keeps insertion order). */
+  readonly #ready = new Set<string>();
+  /** Keys waiting for a background pass, run when no changed key waits. */
+  readonly #background = new Set<string>();
+  /** Running keys re-added in the background only: they go back to that lane when done. */
+  readonly #rerunInBackground = new Set<string>();
+  /** Keys that need a pass: waiting in a lane, or re-added while running (queued again when done). */
   readonly #dirty = new Set<string>();
   readonly #running = new Map<string, Promise<void>>();
   readonly #delayed = new Map<string, { dueAt: number; cancel: CancelTimer }>();
@@ -51,7 +58,7 @@ export class WorkQueue {
 
   /** Keys waiting to run (not counting running or delayed ones): the queue-depth metric. */
   get depth(): number {
-    return this.#ready.length;
+    return this.#ready.size + this.#background.size;
   }
 
   get runningCount(): number {
@@ -67,14 +74,29 @@ export class WorkQueue {
     return this.#failures.get(key) ?? 0;
   }
 
-  /** Queues a key for a pass. A key already waiting is not queued twice. */
-  add(key: string): void {
-    if (this.#shuttingDown || this.#dirty.has(key)) return;
+  /**
+   * Queues a key for a pass. A key already waiting is not queued twice, but a change overtakes a
+   * background pass the key was waiting for. `background` marks a pass that is only a check (resync).
+   */
+  add(key: string, { background = false }: { background?: boolean } = {}): void {
+    if (this.#shuttingDown) return;
+    if (this.#dirty.has(key)) {
+      if (!background) this.#promote(key);
+      return;
+    }
     this.#dirty.add(key);
-    // A running key stays out of #ready; #finish queues it again, so one key never runs twice at once.
-    if (this.#running.has(key)) return;
-    this.#ready.push(key);
+    // A running key stays out of the lanes; #run queues it again, so one key never runs twice at once.
+    if (this.#running.has(key)) {
+      if (background) this.#rerunInBackground.add(key);
+      return;
+    }
+    (background ? this.#background : this.#ready).add(key);
     this.#pump();
+  }
+
+  #promote(key: string): void {
+    this.#rerunInBackground.delete(key);
+    if (this.#background.delete(key)) this.#ready.add(key);
   }
 
   /**
@@ -114,15 +136,19 @@ export class WorkQueue {
     this.#shuttingDown = true;
     for (const { cancel } of this.#delayed.values()) cancel();
     this.#delayed.clear();
-    this.#ready.length = 0;
+    this.#ready.clear();
+    this.#background.clear();
+    this.#rerunInBackground.clear();
     this.#dirty.clear();
     await Promise.all(this.#running.values());
   }
 
   #pump(): void {
-    while (!this.#shuttingDown && this.#running.size < this.#concurrency && this.#ready.length > 0) {
-      const key = this.#ready.shift();
+    while (!this.#shuttingDown && this.#running.size < this.#concurrency) {
+      const lane = this.#ready.size > 0 ? this.#ready : this.#background;
+      const [key] = lane;
       if (key === undefined) break;
+      lane.delete(key);
       this.#dirty.delete(key);
       this.#running.set(key, this.#run(key));
     }
@@ -156,7 +182,7 @@ export class WorkQueue {
       const requeueAfterMs = result?.requeueAfterMs;
       if (requeueAfterMs !== undefined) this.addAfter(key, requeueAfterMs);
     }
-    if (this.#dirty.has(key) && !this.#shuttingDown) this.#ready.push(key);
+    if (this.#dirty.has(key) && !this.#shuttingDown) (this.#rerunInBackground.delete(key) ? this.#background : this.#ready).add(key);
     this.#pump();
   }
 }

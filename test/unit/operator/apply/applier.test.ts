@@ -5,6 +5,7 @@ import {
   ObjectWriteError,
   OwnershipConflictError,
   type LiveObjectReader,
+  type UnlabelledObjectReader,
 } from '../../../../src/operator/apply/applier.ts';
 import { DESIRED_HASH_ANNOTATION, withDesiredHash } from '../../../../src/operator/apply/live-diff.ts';
 import { OWNED_RESOURCE_TYPES, SMS_EXPERIMENT } from '../../../../src/operator/controller/experiment.ts';
@@ -40,6 +41,24 @@ class FakeCache implements LiveObjectReader {
   list(type: TypeRef, namespace: string): readonly LiveObject[] {
     return this.objects.filter((o) => typeKey(o) === typeKey(type) && o.metadata.namespace === namespace);
   }
+}
+
+/** The unlabelled watch's view: metadata of objects without the experiment label, for the types it covers. */
+class FakeUnlabelled extends FakeCache implements UnlabelledObjectReader {
+  readonly covered = new Set<string>();
+
+  covers(type: TypeRef, namespace: string): boolean {
+    return this.covered.has(`${typeKey(type)} ${namespace}`);
+  }
+}
+
+function setupWithUnlabelled() {
+  const client = new FakeKubeClient();
+  const cache = new FakeCache();
+  const unlabelled = new FakeUnlabelled();
+  unlabelled.covered.add(`${typeKey(deployment)} ns`);
+  const applier = createApplier({ client, cache, unlabelled, fieldManager: MANAGER });
+  return { client, cache, unlabelled, applier };
 }
 
 /** The live object our previous apply of `desired` left behind. */
@@ -137,6 +156,47 @@ describe('apply', () => {
       });
       await assert.rejects(applier.applyObject(deployment, owner), /is controlled by ReplicaSet rs/);
       assert.equal(client.callsOf('apply').length, 0);
+    });
+
+    describe('with the unlabelled watch', () => {
+      it('creates an object neither watch holds with one apply and no GET', async () => {
+        const { client, applier } = setupWithUnlabelled();
+        const report = await applier.applyObject(deployment, owner);
+        assert.equal(report.outcome, 'created');
+        assert.deepEqual(client.calls.map((c) => c.verb), ['apply']);
+      });
+
+      it('refuses a foreign object from its metadata alone, with no request', async () => {
+        const { client, unlabelled, applier } = setupWithUnlabelled();
+        unlabelled.objects.push({
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          metadata: { name: 'demo-app-v1', namespace: 'ns', uid: 'theirs', managedFields: [{ manager: 'kubectl-create' }] },
+        });
+        await assert.rejects(applier.applyObject(deployment, owner), (error: unknown) => {
+          assert.ok(error instanceof OwnershipConflictError);
+          assert.match(error.message, /is not controlled by SmsExperiment demo; managed by kubectl-create$/);
+          return true;
+        });
+        assert.deepEqual(client.calls, []);
+      });
+
+      it('reads the whole object with a GET when its own object lost the label', async () => {
+        const { client, unlabelled, applier } = setupWithUnlabelled();
+        const live = appliedLive(deployment);
+        unlabelled.objects.push({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { ...live.metadata, labels: {} } });
+        client.objects.set(FakeKubeClient.key('deployments', 'ns', 'demo-app-v1'), live);
+        const report = await applier.applyObject(deployment, owner);
+        assert.equal(report.outcome, 'unchanged');
+        assert.deepEqual(client.calls.map((c) => c.verb), ['get']);
+      });
+
+      it('still GETs where the unlabelled watch does not cover the type or has not listed it', async () => {
+        const { client, unlabelled, applier } = setupWithUnlabelled();
+        unlabelled.covered.clear();
+        await applier.applyObject(deployment, owner);
+        assert.deepEqual(client.calls.map((c) => c.verb), ['get', 'apply']);
+      });
     });
 
     it('recognizes the leftovers of a deleted experiment of the same name', async () => {

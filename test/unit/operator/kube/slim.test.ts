@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { foreignManagers } from '../../../../src/operator/apply/live-diff.ts';
 import { hasSidecar, sidecarGaps } from '../../../../src/operator/controller/sidecars.ts';
-import { liveObjectSchema, type LiveObject } from '../../../../src/operator/kube/objects.ts';
-import { releaseParsed, slimManagedFields, slimPod } from '../../../../src/operator/kube/slim.ts';
+import { controllerOf, liveObjectSchema, type LiveObject } from '../../../../src/operator/kube/objects.ts';
+import { releaseParsed, slimManagedFields, slimPod, slimToOwnership } from '../../../../src/operator/kube/slim.ts';
 
 const managedFields = () => [
   {
@@ -126,6 +126,29 @@ describe('slim', () => {
       const object = deployment();
       assert.equal(releaseParsed(object), object);
       assert.deepEqual(object, { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { namespace: 'ns', name: 'web', uid: 'u', resourceVersion: '7' } });
+    });
+  });
+
+  describe('slimToOwnership', () => {
+    it('keeps identity, owner references and the managers, in place; labels, annotations and the rest go', () => {
+      const object = deployment();
+      const controller = { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'rs', uid: 'rs-uid', controller: true };
+      Object.assign(object.metadata, { ownerReferences: [controller], annotations: { note: 'x'.repeat(1000) } });
+      assert.equal(slimToOwnership(object), object);
+      assert.deepEqual(object, {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: {
+          namespace: 'ns',
+          name: 'web',
+          uid: 'u',
+          resourceVersion: '7',
+          ownerReferences: [controller],
+          managedFields: [{ manager: 'smsx-operator' }, { manager: 'kube-controller-manager', subresource: 'status' }, { manager: 'kubectl-edit' }],
+        },
+      });
+      // What the ownership guard reads still parses and answers the same.
+      assert.equal(controllerOf(liveObjectSchema.parse(object))?.uid, 'rs-uid');
     });
   });
 });

@@ -121,6 +121,44 @@ describe('WorkQueue', () => {
     assert.equal(queue.depth, 0);
   });
 
+  it('runs changed keys before background ones, and a change overtakes a waiting background pass', async () => {
+    const { controlled, queue } = setup(1);
+    queue.add('ns/blocker');
+    for (const key of ['ns/r1', 'ns/r2', 'ns/r3']) queue.add(key, { background: true });
+    queue.add('ns/edited');
+    queue.add('ns/r3'); // an event for a key already waiting in the background
+    queue.add('ns/r1', { background: true }); // a background add never demotes or duplicates
+    assert.equal(queue.depth, 4);
+    await flushPromises();
+    for (const key of ['ns/blocker', 'ns/edited', 'ns/r3', 'ns/r1', 'ns/r2']) await controlled.succeed(key);
+    assert.deepEqual(controlled.started, ['ns/blocker', 'ns/edited', 'ns/r3', 'ns/r1', 'ns/r2']);
+    assert.equal(queue.depth, 0);
+  });
+
+  it('puts a key re-added while it runs back in the lane it was re-added to', async () => {
+    const { controlled, queue } = setup(1);
+    queue.add('ns/a');
+    await flushPromises();
+    queue.add('ns/a', { background: true });
+    queue.add('ns/b');
+    await controlled.succeed('ns/a');
+    assert.deepEqual(controlled.started, ['ns/a', 'ns/b'], 'the background rerun waits behind the change');
+    await controlled.succeed('ns/b');
+    assert.deepEqual(controlled.started, ['ns/a', 'ns/b', 'ns/a']);
+    await controlled.succeed('ns/a');
+
+    queue.add('ns/c');
+    await flushPromises();
+    queue.add('ns/c', { background: true });
+    queue.add('ns/c'); // then a change: the rerun is a changed key's
+    queue.add('ns/e', { background: true });
+    await controlled.succeed('ns/c');
+    assert.deepEqual(controlled.started.slice(3), ['ns/c', 'ns/c'], 'the rerun goes before the background key');
+    await controlled.succeed('ns/c');
+    await controlled.succeed('ns/e');
+    assert.equal(queue.depth, 0);
+  });
+
   it('retries a failing key with doubling delays up to the cap and resets on success', async () => {
     const { clock, controlled, queue, failures } = setup();
     queue.add('ns/a');
