@@ -12,8 +12,8 @@ import { createReconciler } from './controller/reconciler.ts';
 import { createKubeClient, type KubeClient } from './kube/client.ts';
 import { withRequestCounting } from './kube/counting-client.ts';
 import { liveObjectSchema, type LiveObject } from './kube/objects.ts';
-import { POD } from './kube/resources.ts';
-import { slimManagedFields, slimPod, slimToOwnership } from './kube/slim.ts';
+import { CONFIG_MAP, POD } from './kube/resources.ts';
+import { slimConfigMap, slimManagedFields, slimPod, slimToOwnership } from './kube/slim.ts';
 import { createAnalysisLoop } from './controller/analysis-loop.ts';
 import { createPrometheusClient } from './prometheus/client.ts';
 import { EXPERIMENT_LABEL, renderPlan } from './render/index.ts';
@@ -143,8 +143,9 @@ export async function startOperator({ config, logger, kubeConfig, clock = system
             labelSelector: EXPERIMENT_LABEL,
             schema: liveObjectSchema,
             cacheReceivedObjects: true,
-            // The no-op check reads whole objects, but of managedFields only who manages which top-level field.
-            slim: slimManagedFields,
+            // The no-op check reads whole objects, but of managedFields only who manages which
+            // top-level field, and of ConfigMap values only their digests.
+            slim: type.kind === CONFIG_MAP.kind ? slimConfigMap : slimManagedFields,
             keysOf: keysOfOwner,
           }),
       ),

@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson, isPlainObject } from '../../common/json.ts';
 import type { DesiredObject, LiveObject } from '../kube/objects.ts';
+import { withDigestedData } from '../kube/slim.ts';
 
 export const DESIRED_HASH_ANNOTATION = 'experiments.sms-app.io/desired-hash';
 
@@ -89,7 +90,8 @@ export function freshness(desired: DesiredObject, live: LiveObject, fieldManager
   const wanted = desired.metadata.annotations?.[DESIRED_HASH_ANNOTATION];
   const applied = live.metadata.annotations?.[DESIRED_HASH_ANNOTATION];
   if (wanted === undefined || wanted !== applied) return { upToDate: false, why: 'the desired object changed' };
-  const difference = firstDifference(desired, live);
+  // The cache holds ConfigMap values as digests (kube/slim.ts): compare digests on both sides.
+  const difference = desired.kind === 'ConfigMap' ? firstDifference(withDigestedData(desired), withDigestedData(live)) : firstDifference(desired, live);
   if (difference !== undefined) return { upToDate: false, why: `the live object differs at ${difference}` };
   const others = foreignManagers(live, fieldManager);
   if (others.length > 0) return { upToDate: false, why: `fields are managed by ${others.join(', ')}` };

@@ -7,10 +7,15 @@
 //    sets (most of an object's size: a Deployment's run to kilobytes per manager) and the time go.
 //  - pods: controller/sidecars.ts reads the metadata (labels, annotations, deletionTimestamp) and the
 //    names of the containers and init containers; keysOfOwner reads ownerReferences and labels.
+//  - ConfigMaps: each value of data and binaryData becomes its digest, which is all the no-op check
+//    compares (live-diff.ts digests the desired values the same way). Two of an experiment's three
+//    ConfigMaps are Grafana dashboards, tens of KiB of JSON each, and nothing else reads them.
 //  - objects the operator does not own (the unlabelled watch): who controls them and who manages
 //    them, which is all the ownership guard reads before it refuses to write to one.
 //  - an object whose parsed copy is what gets cached (a schema with defaults copies): its identity,
 //    which the ListWatch needs to match later events and relists (namespace, name, resourceVersion).
+
+import { createHash } from 'node:crypto';
 
 /** The value every slimmed fieldsV1 key points at: only the key itself is ever read. */
 const NO_FIELDS: Readonly<Record<string, never>> = Object.freeze({});
@@ -124,6 +129,42 @@ export function slimToOwnership<T>(object: T): T {
       );
     }
     received.metadata = kept;
+  }
+  return object;
+}
+
+const DIGEST_PREFIX = 'sha256:';
+const DIGEST_PATTERN = /^sha256:[A-Za-z0-9_-]{22}$/;
+
+/** What a slimmed ConfigMap holds instead of a value: 128 bits of its SHA-256, tagged. */
+export function valueDigest(value: string): string {
+  return `${DIGEST_PREFIX}${createHash('sha256').update(value).digest('base64url').slice(0, 22)}`;
+}
+
+/**
+ * A copy of a ConfigMap-shaped object whose data and binaryData values are digests (values that
+ * already are digests stay), so that a slimmed live ConfigMap and a desired one compare field by field.
+ */
+export function withDigestedData<T extends object>(object: T): T {
+  const copy: Loose = { ...(object as Loose) };
+  for (const field of ['data', 'binaryData'] as const) {
+    const values = copy[field];
+    if (!isObject(values)) continue;
+    copy[field] = Object.fromEntries(
+      Object.entries(values).map(([key, value]) => [key, typeof value === 'string' && !DIGEST_PATTERN.test(value) ? valueDigest(value) : value]),
+    );
+  }
+  return copy as T;
+}
+
+/** A ConfigMap reduced like every owned object (slimManagedFields), its values to their digests, in place. Returns the object. */
+export function slimConfigMap<T>(object: T): T {
+  slimManagedFields(object);
+  if (!isObject(object)) return object;
+  const received: Loose = object;
+  const digested = withDigestedData(received);
+  for (const field of ['data', 'binaryData'] as const) {
+    if (digested[field] !== undefined) received[field] = digested[field];
   }
   return object;
 }

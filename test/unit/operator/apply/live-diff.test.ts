@@ -8,6 +8,7 @@ import {
   withDesiredHash,
 } from '../../../../src/operator/apply/live-diff.ts';
 import type { DesiredObject, LiveObject } from '../../../../src/operator/kube/objects.ts';
+import { slimConfigMap } from '../../../../src/operator/kube/slim.ts';
 
 const service: DesiredObject = {
   apiVersion: 'v1',
@@ -128,6 +129,36 @@ describe('live-diff', () => {
     it('needs an apply when another manager owns spec fields', () => {
       const live = liveOf(desired, { managedFields: [{ manager: 'kubectl-edit', fieldsV1: { 'f:spec': {} } }] });
       assert.deepEqual(freshness(desired, live, 'op'), { upToDate: false, why: 'fields are managed by kubectl-edit' });
+    });
+
+    describe('of a ConfigMap cached with digests of its values', () => {
+      const configMap = withDesiredHash({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'dash', namespace: 'ns' },
+        data: { 'dashboard.json': JSON.stringify({ panels: Array.from({ length: 50 }, (_, id) => ({ id })) }), small: 'x' },
+      });
+      const cached = (data: Record<string, string>) =>
+        slimConfigMap({ ...configMap, metadata: { ...configMap.metadata, uid: 'u', managedFields: [] }, data }) as LiveObject;
+
+      it('is up to date when every value digests the same, and holds no value', () => {
+        const live = cached({ ...(configMap.data as Record<string, string>) });
+        assert.doesNotMatch(JSON.stringify(live), /panels/);
+        assert.deepEqual(freshness(configMap, live, 'smsx'), { upToDate: true });
+      });
+
+      it('names the value that drifted, a missing one and an extra one', () => {
+        const data = configMap.data as Record<string, string>;
+        assert.deepEqual(freshness(configMap, cached({ ...data, small: 'y' }), 'smsx'), { upToDate: false, why: 'the live object differs at .data.small' });
+        assert.deepEqual(freshness(configMap, cached({ small: 'x' }), 'smsx'), { upToDate: false, why: 'the live object differs at .data.dashboard.json' });
+        // An extra key is not a difference of the fields we set, as for any map (another manager would own it).
+        assert.deepEqual(freshness(configMap, cached({ ...data, extra: 'z' }), 'smsx'), { upToDate: true });
+      });
+
+      it('compares a ConfigMap read whole (not from the cache) the same way', () => {
+        const whole = { ...configMap, metadata: { ...configMap.metadata, uid: 'u' } } as LiveObject;
+        assert.deepEqual(freshness(configMap, whole, 'smsx'), { upToDate: true });
+      });
     });
 
     it('needs an apply when the live object is being deleted or lacks the hash', () => {

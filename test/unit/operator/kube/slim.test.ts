@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { foreignManagers } from '../../../../src/operator/apply/live-diff.ts';
 import { hasSidecar, sidecarGaps } from '../../../../src/operator/controller/sidecars.ts';
 import { controllerOf, liveObjectSchema, type LiveObject } from '../../../../src/operator/kube/objects.ts';
-import { releaseParsed, slimManagedFields, slimPod, slimToOwnership } from '../../../../src/operator/kube/slim.ts';
+import { releaseParsed, slimConfigMap, slimManagedFields, slimPod, slimToOwnership, valueDigest } from '../../../../src/operator/kube/slim.ts';
 
 const managedFields = () => [
   {
@@ -149,6 +149,18 @@ describe('slim', () => {
       });
       // What the ownership guard reads still parses and answers the same.
       assert.equal(controllerOf(liveObjectSchema.parse(object))?.uid, 'rs-uid');
+    });
+  });
+
+  describe('slimConfigMap', () => {
+    it('turns each value of data and binaryData into its digest and slims managedFields, in place', () => {
+      const object = { ...deployment(), kind: 'ConfigMap', data: { a: 'x'.repeat(5000), b: '' }, binaryData: { c: 'AAAA' } };
+      assert.equal(slimConfigMap(object), object);
+      assert.deepEqual(object.data, { a: valueDigest('x'.repeat(5000)), b: valueDigest('') });
+      assert.deepEqual(object.binaryData, { c: valueDigest('AAAA') });
+      assert.match(object.data.a, /^sha256:[A-Za-z0-9_-]{22}$/);
+      assert.notEqual(valueDigest('x'), valueDigest('y'));
+      assert.deepEqual(object.metadata.managedFields?.[0]?.fieldsV1, { 'f:metadata': {}, 'f:spec': {} });
     });
   });
 });
