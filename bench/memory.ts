@@ -87,13 +87,48 @@ export async function createMemoryCgroup(name: string, limitBytes: number): Prom
   };
 }
 
-/** VmRSS (now) and VmHWM (peak so far) of a process, in bytes; undefined once it has exited. */
-export async function processMemory(pid: number | undefined): Promise<{ rssBytes: number; peakRssBytes: number } | undefined> {
+export interface ProcessMemory {
+  rssBytes: number;
+  peakRssBytes: number;
+  /** RssAnon: heap and stacks of every kind (V8's pages, malloc arenas, buffers). */
+  anonBytes: number;
+  /** RssFile: mapped files, mostly the node binary's own pages. */
+  fileBytes: number;
+}
+
+/** VmRSS (now), VmHWM (peak so far) and RSS by kind of a process, in bytes; undefined once it has exited. */
+export async function processMemory(pid: number | undefined): Promise<ProcessMemory | undefined> {
   if (pid === undefined) return undefined;
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => undefined);
   if (status === undefined) return undefined;
   const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 'NaN') * 1024;
-  return { rssBytes: kib('VmRSS'), peakRssBytes: kib('VmHWM') };
+  return { rssBytes: kib('VmRSS'), peakRssBytes: kib('VmHWM'), anonBytes: kib('RssAnon'), fileBytes: kib('RssFile') };
+}
+
+/**
+ * RSS by mapping from /proc/<pid>/smaps, largest first: "[heap]" is glibc's main malloc arena,
+ * "(anonymous)" every unnamed mapping (V8's heap pages, other threads' malloc arenas, large buffers).
+ */
+export async function rssByMapping(pid: number | undefined): Promise<Array<{ mapping: string; rssBytes: number; regions: number }>> {
+  if (pid === undefined) return [];
+  const smaps = await readFile(`/proc/${pid}/smaps`, 'utf8').catch(() => '');
+  const totals = new Map<string, { rssBytes: number; regions: number }>();
+  let mapping = '';
+  for (const line of smaps.split('\n')) {
+    const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (header) {
+      mapping = header[1] || '(anonymous)';
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) {
+      const total = totals.get(mapping) ?? { rssBytes: 0, regions: 0 };
+      total.rssBytes += Number(rss[1]) * 1024;
+      total.regions += 1;
+      totals.set(mapping, total);
+    }
+  }
+  return [...totals].map(([name, total]) => ({ mapping: name, ...total })).sort((a, b) => b.rssBytes - a.rssBytes);
 }
 
 export const mib = (bytes: number): string => (bytes / MiB).toFixed(0);

@@ -14,9 +14,10 @@
 //   SMSX_BENCH_BARE=before|after|skip   when the bare client runs (default before; its namespace is
 //                                       deleted before the operator starts)
 //   SMSX_BENCH_HEAP_SNAPSHOT=<file>     also writes a heap snapshot after settling (bench/heap-summary.ts reads it)
+import path from 'node:path';
 import { freePort } from '../hack/cluster/control-plane.ts';
 import { runBareClient, type BareClientResult } from './bare-client.ts';
-import { confineLikeTheManifest, heapAfterGc, mib, processMemory, type HeapFigures } from './memory.ts';
+import { confineLikeTheManifest, heapAfterGc, mib, processMemory, rssByMapping, type HeapFigures, type ProcessMemory } from './memory.ts';
 import type { OperatorProcess } from '../test/support/operator.ts';
 import { experimentManifest, startBenchCluster, startOperator, sumSamples, waitForReady, type BenchCluster } from './support.ts';
 
@@ -85,12 +86,14 @@ try {
   const requestsAfter = await requestsBy().catch(() => undefined);
   const peakAtReady = await processMemory(pid);
 
-  let rssAfterSettling: number | undefined;
+  let settled: ProcessMemory | undefined;
+  let mappings: Awaited<ReturnType<typeof rssByMapping>> = [];
   let heapAfterSettling: HeapFigures | undefined;
   let resync: { reconciles: number; writes: number } | undefined;
   if (ready === COUNT && operator.alive) {
     await sleep(SETTLE_SECONDS * 1000);
-    rssAfterSettling = (await processMemory(pid))?.rssBytes;
+    settled = await processMemory(pid);
+    mappings = (await rssByMapping(pid)).slice(0, 4);
     heapAfterSettling = await heapAfterGc(pid, confined.inspectPort);
 
     // The settling is longer than a resync period, so late status writes are done: watch one full resync go by.
@@ -109,6 +112,7 @@ try {
     await heapAfterGc(pid, confined.inspectPort, SNAPSHOT);
     console.log(`  heap snapshot written to ${SNAPSHOT}`);
   }
+  const rssAfterSettling = settled?.rssBytes;
   const exited = operator.alive ? undefined : String(await operator.exited);
   await operator.stop();
   if (BARE === 'after') bare = await bareRun(cluster);
@@ -133,6 +137,8 @@ try {
   );
   console.log(`  operator RSS peak             ${memory ? mib(memory.peakRssBytes) : peakAtReady ? mib(peakAtReady.peakRssBytes) : 'n/a'} MiB (cgroup peak charge ${mib(cgroupPeak)} MiB)`);
   console.log(`  operator RSS after settling   ${rssAfterSettling === undefined ? 'n/a' : mib(rssAfterSettling)} MiB (${SETTLE_SECONDS} s after all Ready; at start, idle: ${rssAtStart === undefined ? 'n/a' : mib(rssAtStart)} MiB)`);
+  if (settled) console.log(`  — of which anonymous / files  ${mib(settled.anonBytes)} / ${mib(settled.fileBytes)} MiB (files: mostly the node binary's pages)`);
+  if (mappings.length > 0) console.log(`  — largest mappings           ${mappings.map(({ mapping, rssBytes, regions }) => `${path.basename(mapping)} ${mib(rssBytes)} MiB (${regions})`).join(', ')}`);
   console.log(`  heap after GC, at start       ${heapLine(heapAtStart)}`);
   console.log(`  heap after GC, after settling ${heapLine(heapAfterSettling)}`);
   if (heapAfterSettling) {
@@ -152,6 +158,7 @@ try {
       peakRssMiB: memory ? memory.peakRssBytes / 2 ** 20 : undefined,
       cgroupPeakMiB: cgroupPeak / 2 ** 20,
       rssAfterSettlingMiB: rssAfterSettling === undefined ? undefined : rssAfterSettling / 2 ** 20,
+      rssAnonAfterSettlingMiB: settled ? settled.anonBytes / 2 ** 20 : undefined,
       rssAtStartMiB: rssAtStart === undefined ? undefined : rssAtStart / 2 ** 20,
       heapAtStartMiB: heapAtStart.heapUsedBytes / 2 ** 20,
       heapAfterSettlingMiB: heapAfterSettling ? heapAfterSettling.heapUsedBytes / 2 ** 20 : undefined,
