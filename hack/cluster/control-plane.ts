@@ -21,6 +21,7 @@ import type { Toolchain } from './toolchain.ts';
 const execFileAsync = promisify(execFile);
 
 export const FAKE_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
+const SERVICE_CIDR = '10.96.0.0/12';
 
 export interface ControlPlaneOptions {
   toolchain: Toolchain;
@@ -208,7 +209,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${pki.serviceAccountPublicKey}`,
       `--service-account-signing-key-file=${pki.serviceAccountKey}`,
-      '--authorization-mode=RBAC', '--service-cluster-ip-range=10.96.0.0/12', '--allow-privileged=true',
+      '--authorization-mode=RBAC', `--service-cluster-ip-range=${SERVICE_CIDR}`, '--allow-privileged=true',
       '--disable-admission-plugins=ServiceAccount', '--endpoint-reconciler-type=none',
       // logs, exec and port-forward reach a real node's kubelet at its IP, as the admin.
       `--kubelet-client-certificate=${pki.adminCert}`, `--kubelet-client-key=${pki.adminKey}`,
@@ -281,7 +282,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     if (options.realNode) {
       try {
         realNode = await startRealNode({
-          toolchain, runDir, kubeconfigPath, caCert: pki.caCert,
+          toolchain, runDir, kubeconfigPath, caCert: pki.caCert, serviceCidr: SERVICE_CIDR,
           images: typeof options.realNode === 'object' ? options.realNode.images : [],
           log: (line) => log(`real node: ${line}`),
         });

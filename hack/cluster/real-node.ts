@@ -45,6 +45,8 @@ export interface RealNodeOptions {
   kubeconfigPath: string;
   /** The cluster CA: the kubelet accepts client certificates it signed (the API server's). */
   caCert: string;
+  /** The Service ClusterIP range: the pods' only route off the bridge, to kube-proxy's rules. */
+  serviceCidr: string;
   /** podman images to load into the node's containerd (e.g. ghcr.io/sms-experiment/app:0.1.0). */
   images?: string[];
   log?: (line: string) => void;
@@ -293,7 +295,8 @@ export async function startRealNode(options: RealNodeOptions): Promise<RealNode>
       name: 'sms-experiment',
       plugins: [{
         type: 'bridge', bridge, isGateway: true, ipMasq: false, hairpinMode: true,
-        ipam: { type: 'host-local', ranges: [[{ subnet: podCidr, gateway: nodeIp }]], dataDir: path.join(nodeDir, 'cni', 'ipam') },
+        // No default route: besides the bridge, pods reach only Service ClusterIPs (through the host).
+        ipam: { type: 'host-local', ranges: [[{ subnet: podCidr, gateway: nodeIp }]], routes: [{ dst: options.serviceCidr }], dataDir: path.join(nodeDir, 'cni', 'ipam') },
       }],
     }, null, 2));
     mark('Created the pod bridge');

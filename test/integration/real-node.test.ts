@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -36,8 +36,8 @@ const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable
 const SPAM_MESSAGE = 'URGENT! You have won a 1 week FREE membership in our £100,000 Prize Jackpot! Txt the word: CLAIM to No: 81010';
 const EXPERIMENT = 'sms-app';
 const names = experimentNames(EXPERIMENT);
-/** The processes of a real node, as ps shows them. */
-const NODE_PROCESS = /containerd|kubelet|kube-proxy|coredns|\/pause/;
+/** The processes of a real node, by their command, in `ps -eo pid,ppid,args` lines. */
+const NODE_PROCESS = /^\s*\d+\s+\d+\s+\S*\b(containerd|containerd-shim-runc-v2|kubelet|kube-proxy|coredns|pause)(\s|$)/;
 
 function skip(context: Mocha.Context, reason: string): never {
   process.stdout.write(`      SKIPPED: the real-node tests need a real node, and ${reason}\n`);
@@ -99,6 +99,8 @@ describe('real node: the experiment runs in real pods', function () {
     await installCrd(cluster);
     namespace = await cluster.createNamespace('real-node');
     const modelsDir = await trainedModelsDir();
+    // The pods run as uid 10001 and see this folder itself at /models: it must be readable to them.
+    await chmod(modelsDir, 0o755);
     operator = new OperatorProcess({ name: 'real-node', kubeconfigPath: await operatorKubeconfig(cluster), namespaces: [namespace] });
     await operator.start();
     const version = (image: string, extra: object = {}) => ({ image, replicas: 1, ...realNodePlacement, ...extra });
@@ -263,7 +265,7 @@ describe('real node: the experiment runs in real pods', function () {
   it('after the stop no containerd, shim, kubelet, kube-proxy, CoreDNS or pause process, bridge, mount or KUBE-* rule is left', async () => {
     assert.ok(cluster);
     const { controlPlane } = cluster;
-    const listing = async () => (await run('ps', ['-eo', 'pid,ppid,args'])).stdout.split('\n').filter((line) => NODE_PROCESS.test(line) && !/\bps -eo\b/.test(line));
+    const listing = async () => (await run('ps', ['-eo', 'pid,ppid,args'])).stdout.split('\n').filter((line) => NODE_PROCESS.test(line));
     const beforeStop = await listing();
     const ours = beforeStop.filter((line) => line.includes(controlPlane.runDir) || / \/pause$/.test(line));
     assert.ok(ours.some((line) => line.includes('containerd-shim')) && ours.some((line) => / \/pause$/.test(line)), `shims and pause processes ran:\n${ours.join('\n')}`);
