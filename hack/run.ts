@@ -5,11 +5,12 @@
 // real: the models are trained into the folder its hostPath mounts, and the page is served through a
 // kubectl port-forward on 127.0.0.1. SMSX_REAL_NODE=0 keeps to the kwok fakes.
 // Ctrl-C (or SIGTERM) stops the port-forward, the operator and then the control plane.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { renderCrdYaml, CRD_NAME } from '../src/crd/crd.ts';
@@ -21,6 +22,7 @@ import { freePort, startControlPlane, type ControlPlane } from './cluster/contro
 import { realNodePlacement, realNodeUnavailableReason } from './cluster/real-node.ts';
 import { cacheDir, loadToolchain } from './cluster/toolchain.ts';
 
+const execFileAsync = promisify(execFile);
 const NAMESPACE = 'sms-app';
 const SAMPLE = 'config/samples/experiments_v1alpha1_smsexperiment_canary.yaml';
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -114,98 +116,107 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop('Received SIGINT'));
   process.on('SIGTERM', () => void stop('Received SIGTERM'));
+  // A failure after this point still stops everything in order (the real node's pods and rules too).
+  try {
+    const noRealNode = await withoutRealNode();
+    say(noRealNode === undefined ? 'Starting the local control plane with a real node' : `Starting the local control plane (kwok nodes only: ${noRealNode})`);
+    const controlPlane = await startControlPlane({
+      toolchain, runDir, log: (line) => say(`  ${line}`), realNode: noRealNode === undefined ? { images: IMAGES } : false,
+    });
+    running.controlPlane = controlPlane;
+    const realNode = controlPlane.realNode;
+    const kubeconfig = controlPlane.kubeconfigPath;
+    const kubectl = (args: string[], input?: string) =>
+      new Promise<void>((resolve, reject) => {
+        const child = spawn(toolchain.kubectl, ['--kubeconfig', kubeconfig, ...args], { stdio: ['pipe', 'inherit', 'inherit'] });
+        child.stdin.end(input ?? '');
+        child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`kubectl ${args.join(' ')} exited with ${code}`))));
+      });
 
-  const noRealNode = await withoutRealNode();
-  say(noRealNode === undefined ? 'Starting the local control plane with a real node' : `Starting the local control plane (kwok nodes only: ${noRealNode})`);
-  const controlPlane = await startControlPlane({
-    toolchain, runDir, log: (line) => say(`  ${line}`), realNode: noRealNode === undefined ? { images: IMAGES } : false,
-  });
-  running.controlPlane = controlPlane;
-  const realNode = controlPlane.realNode;
-  const kubeconfig = controlPlane.kubeconfigPath;
-  const kubectl = (args: string[], input?: string) =>
-    new Promise<void>((resolve, reject) => {
-      const child = spawn(toolchain.kubectl, ['--kubeconfig', kubeconfig, ...args], { stdio: ['pipe', 'inherit', 'inherit'] });
-      child.stdin.end(input ?? '');
-      child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`kubectl ${args.join(' ')} exited with ${code}`))));
+    say(`Installing the ${CRD_NAME} CRD and the ${NAMESPACE} namespace`);
+    await kubectl(['apply', '--server-side', '--field-manager=sms-experiment-run', '-f', '-'], renderCrdYaml());
+    await kubectl(['wait', '--for=condition=Established', `crd/${CRD_NAME}`, '--timeout=60s']);
+    // The label is what a user sets for Istio sidecar injection; paired routing depends on it.
+    await kubectl(['apply', '--server-side', '--field-manager=sms-experiment-run', '-f', '-'],
+      `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${NAMESPACE}\n  labels:\n    istio-injection: enabled\n`);
+
+    const metricsPort = await freePort();
+    say(`Starting the operator (metrics on http://127.0.0.1:${metricsPort}/metrics)`);
+    const operator = spawn(process.execPath, [
+      path.join(repoRoot, 'src/operator/main.ts'),
+      '--kubeconfig', kubeconfig,
+      '--namespaces', NAMESPACE,
+      '--metrics-bind-address', '127.0.0.1',
+      '--metrics-port', String(metricsPort),
+      '--leader-election-namespace', 'default',
+      // A person reads this log in the terminal; a cluster's pipeline gets the default, JSON.
+      '--log-format', 'text',
+    ], { stdio: ['ignore', 'inherit', 'inherit'] });
+    running.operator = operator;
+    operator.once('exit', (code, signal) => {
+      if (!stopping) void stop(`The operator exited (${code ?? signal})`, 1);
     });
 
-  say(`Installing the ${CRD_NAME} CRD and the ${NAMESPACE} namespace`);
-  await kubectl(['apply', '--server-side', '--field-manager=sms-experiment-run', '-f', '-'], renderCrdYaml());
-  await kubectl(['wait', '--for=condition=Established', `crd/${CRD_NAME}`, '--timeout=60s']);
-  // The label is what a user sets for Istio sidecar injection; paired routing depends on it.
-  await kubectl(['apply', '--server-side', '--field-manager=sms-experiment-run', '-f', '-'],
-    `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${NAMESPACE}\n  labels:\n    istio-injection: enabled\n`);
-
-  const metricsPort = await freePort();
-  say(`Starting the operator (metrics on http://127.0.0.1:${metricsPort}/metrics)`);
-  const operator = spawn(process.execPath, [
-    path.join(repoRoot, 'src/operator/main.ts'),
-    '--kubeconfig', kubeconfig,
-    '--namespaces', NAMESPACE,
-    '--metrics-bind-address', '127.0.0.1',
-    '--metrics-port', String(metricsPort),
-    '--leader-election-namespace', 'default',
-    // A person reads this log in the terminal; a cluster's pipeline gets the default, JSON.
-    '--log-format', 'text',
-  ], { stdio: ['ignore', 'inherit', 'inherit'] });
-  running.operator = operator;
-  operator.once('exit', (code, signal) => {
-    if (!stopping) void stop(`The operator exited (${code ?? signal})`, 1);
-  });
-
-  let pageUrl: string | undefined;
-  if (realNode) {
-    // The pods run as uid 10001: the folder and artifacts are world-readable.
-    const modelsDir = path.join(runDir, 'models');
-    await mkdir(modelsDir, { recursive: true, mode: 0o755 });
-    say(`Training models ${MODEL_VERSIONS.join(' and ')} into ${modelsDir} (the hostPath the model pods mount) from ${await trainModels(modelsDir)}`);
-    say(`Applying ${SAMPLE} on the real node (nodeSelector and toleration ${Object.keys(realNodePlacement.nodeSelector).join('')}, storage.hostPath ${modelsDir})`);
-    await kubectl(['apply', '-n', NAMESPACE, '-f', '-'], realNodeSample(modelsDir));
-    say('Waiting for the pods to run on the real node (kubectl wait --for=condition=Available)');
-    const experiment = experimentNames('sms-app');
-    const deployments = [...Object.values(experiment.appDeployment), experiment.modelDeployment.stable, experiment.modelDeployment.canary];
-    for (let attempt = 0; ; attempt += 1) {
-      // The operator creates the Deployments a moment after the apply.
-      const ok = await kubectl(['wait', '-n', NAMESPACE, '--for=condition=Available', '--timeout=180s', ...deployments.map((name) => `deploy/${name}`)]).then(() => true, () => false);
-      if (ok) break;
-      if (attempt >= 2) throw new Error('the experiment\'s Deployments did not become Available on the real node; see kubectl -n sms-app describe pods');
+    let pageUrl: string | undefined;
+    if (realNode) {
+      // The pods run as uid 10001: the folder and artifacts are world-readable.
+      const modelsDir = path.join(runDir, 'models');
+      await mkdir(modelsDir, { recursive: true, mode: 0o755 });
+      say(`Training models ${MODEL_VERSIONS.join(' and ')} into ${modelsDir} (the hostPath the model pods mount) from ${await trainModels(modelsDir)}`);
+      say(`Applying ${SAMPLE} on the real node (nodeSelector and toleration ${Object.keys(realNodePlacement.nodeSelector).join('')}, storage.hostPath ${modelsDir})`);
+      await kubectl(['apply', '-n', NAMESPACE, '-f', '-'], realNodeSample(modelsDir));
+      say('Waiting for the pods to run on the real node (kubectl wait --for=condition=Available)');
+      const experiment = experimentNames('sms-app');
+      const deployments = [...Object.values(experiment.appDeployment), experiment.modelDeployment.stable, experiment.modelDeployment.canary];
+      // The operator creates the Deployments a moment after the apply; kubectl wait needs them to exist.
+      const exists = () => execFileAsync(toolchain.kubectl, ['--kubeconfig', kubeconfig, 'get', '-n', NAMESPACE, ...deployments.map((name) => `deploy/${name}`)]).then(() => true, () => false);
+      for (let tries = 0; !(await exists()); tries += 1) {
+        if (tries >= 60) throw new Error(`the operator created no Deployments within 60 s (${deployments.join(', ')})`);
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+      await kubectl(['wait', '-n', NAMESPACE, '--for=condition=Available', '--timeout=180s', ...deployments.map((name) => `deploy/${name}`)]).catch(() => {
+        throw new Error(`the experiment's Deployments did not become Available on the real node within 180 s; see kubectl -n ${NAMESPACE} describe pods`);
+      });
+      const localPort = await freePort();
+      running.portForward = await portForward(toolchain.kubectl, kubeconfig, `svc/${experiment.appService}`, 80, localPort);
+      running.portForward.once('exit', (code) => {
+        if (!stopping) say(`The port-forward to the page exited (${code}); restart it with: kubectl -n ${NAMESPACE} port-forward --address 127.0.0.1 svc/${experiment.appService} ${localPort}:80`);
+      });
+      pageUrl = `http://127.0.0.1:${localPort}/`;
+      await kubectl(['get', '-n', NAMESPACE, 'smsx,pods', '-o', 'wide']);
+      await kubectl(['get', '-n', NAMESPACE, 'smsx/sms-app', '-o', 'jsonpath={range .status.conditions[*]}  {.type}={.status} {.reason}: {.message}{"\n"}{end}']);
+    } else {
+      say(`Applying ${SAMPLE}`);
+      await kubectl(['apply', '-n', NAMESPACE, '-f', path.join(repoRoot, SAMPLE)]);
     }
-    const localPort = await freePort();
-    running.portForward = await portForward(toolchain.kubectl, kubeconfig, `svc/${experiment.appService}`, 80, localPort);
-    running.portForward.once('exit', (code) => {
-      if (!stopping) say(`The port-forward to the page exited (${code}); restart it with: kubectl -n ${NAMESPACE} port-forward --address 127.0.0.1 svc/${experiment.appService} ${localPort}:80`);
-    });
-    pageUrl = `http://127.0.0.1:${localPort}/`;
-    await kubectl(['get', '-n', NAMESPACE, 'smsx,pods', '-o', 'wide']);
-  } else {
-    say(`Applying ${SAMPLE}`);
-    await kubectl(['apply', '-n', NAMESPACE, '-f', path.join(repoRoot, SAMPLE)]);
+
+    const k = `${toolchain.kubectl} --kubeconfig ${kubeconfig}`;
+    const page = pageUrl === undefined
+      ? 'The pods run on kwok fake nodes: nothing serves the page (the real node needs root, containerd and the images).\n'
+      : `The page: ${pageUrl}  (kubectl port-forward to the app Service; the pods run on ${realNode?.name}, the app calls the model through its Service and cluster DNS; no Istio data plane here, so the experiment reads Degraded SidecarsMissing and the 90/10 split is not applied)\n`;
+    say(`Ready. ${page}In another terminal:
+
+    export KUBECONFIG=${kubeconfig}
+    alias kubectl=${toolchain.kubectl}
+
+    kubectl -n ${NAMESPACE} get smsx -w                 # mode, weights, mirror %, ready
+    kubectl -n ${NAMESPACE} edit smsx sms-app           # shift traffic, switch mode, ...
+    kubectl -n ${NAMESPACE} patch smsx sms-app --type merge -p '{"spec":{"traffic":{"weights":{"stable":50,"canary":50}}}}'
+    kubectl -n ${NAMESPACE} get virtualservice sms-app-vs -o yaml
+    kubectl -n ${NAMESPACE} get deploy,svc,gateway,virtualservice,destinationrule,ingress,servicemonitor,prometheusrule
+    kubectl -n ${NAMESPACE} describe smsx sms-app       # conditions and events
+    kubectl -n ${NAMESPACE} get pods -o wide            # on which node each pod runs
+    kubectl -n ${NAMESPACE} logs deploy/sms-app-model   # JSON logs (real pods only)
+    curl -s http://127.0.0.1:${metricsPort}/metrics | grep smsx_operator
+
+  (full kubectl path: ${k})
+  The operator's log follows; Ctrl-C stops everything.
+  `);
+    await new Promise(() => undefined);
+  } catch (error) {
+    console.error(`[run] error: ${error instanceof Error ? error.message : String(error)}`);
+    await stop('Failed', 1);
   }
-
-  const k = `${toolchain.kubectl} --kubeconfig ${kubeconfig}`;
-  const page = pageUrl === undefined
-    ? 'The pods run on kwok fake nodes: nothing serves the page (the real node needs root, containerd and the images).\n'
-    : `The page: ${pageUrl}  (kubectl port-forward to the app Service; the pods run on ${realNode?.name}, the app calls the model through its Service and cluster DNS; no Istio data plane here, so the experiment reads Degraded SidecarsMissing and the 90/10 split is not applied)\n`;
-  say(`Ready. ${page}In another terminal:
-
-  export KUBECONFIG=${kubeconfig}
-  alias kubectl=${toolchain.kubectl}
-
-  kubectl -n ${NAMESPACE} get smsx -w                 # mode, weights, mirror %, ready
-  kubectl -n ${NAMESPACE} edit smsx sms-app           # shift traffic, switch mode, ...
-  kubectl -n ${NAMESPACE} patch smsx sms-app --type merge -p '{"spec":{"traffic":{"weights":{"stable":50,"canary":50}}}}'
-  kubectl -n ${NAMESPACE} get virtualservice sms-app-vs -o yaml
-  kubectl -n ${NAMESPACE} get deploy,svc,gateway,virtualservice,destinationrule,ingress,servicemonitor,prometheusrule
-  kubectl -n ${NAMESPACE} describe smsx sms-app       # conditions and events
-  kubectl -n ${NAMESPACE} get pods -o wide            # on which node each pod runs
-  kubectl -n ${NAMESPACE} logs deploy/sms-app-model   # JSON logs (real pods only)
-  curl -s http://127.0.0.1:${metricsPort}/metrics | grep smsx_operator
-
-(full kubectl path: ${k})
-The operator's log follows; Ctrl-C stops everything.
-`);
-  await new Promise(() => undefined);
 }
 
 main().catch((error: unknown) => {
