@@ -263,6 +263,8 @@ export async function startRealNode(options: RealNodeOptions): Promise<RealNode>
   const cleanupPath = path.join(runDir, 'cleanup-real-node.sh');
   await mkdir(path.join(nodeDir, 'cni', 'net.d'), { recursive: true });
   await mkdir(containerdDir, { recursive: true });
+  // A lock whose owner is gone is stale (that owner's reaper cleans up after it).
+  if (existsSync(LOCK_FILE) && lockOwner() === undefined) rmSync(LOCK_FILE, { force: true });
   await writeFile(LOCK_FILE, `${process.pid} ${runDir}\n`, { flag: 'wx' }).catch(() => {
     throw new RealNodeUnavailable(`another real node runs on this machine (${lockOwner() ?? LOCK_FILE}); kube-proxy's rules and port 53 are per machine`);
   });
