@@ -11,9 +11,9 @@ phase "npm dependencies"
 ensure_npm_dependencies
 phase "Debian tools"
 ensure_debian_tools openssl:openssl promtool:prometheus prometheus:prometheus chromium:chromium ruby:ruby ansible-playbook:ansible ansible-lint:ansible-lint \
-  podman:podman buildah:buildah runc:runc mmdebstrap:mmdebstrap
+  podman:podman buildah:buildah runc:runc mmdebstrap:mmdebstrap containerd:containerd
 phase "Control-plane binaries"
-ensure_cluster_binaries --with-istio-routes --with-helm
+ensure_cluster_binaries --with-istio-routes --with-helm --with-real-node
 phase "Images"
 # The three images on a local Node/Debian stand-in (cached); their run tests skip, saying why, where
 # podman cannot run containers (it needs root here).

@@ -3,16 +3,19 @@
 # and kwok stages from Go modules. Everything lands in the cache, keyed by version; what is already
 # there is skipped. No binary or fetched manifest is ever written into the repository.
 # --with-istio-routes and --with-helm also build istio-routes and helm, which only the tests need
-# (hack/test.sh passes both).
+# (hack/test.sh passes both); --with-real-node builds what the real node needs (hack/cluster/real-node.ts):
+# kubelet, kube-proxy, CoreDNS and the pause binary of its sandbox image.
 set -euo pipefail
 
 with_istio_routes=0
 with_helm=0
+with_real_node=0
 for arg in "$@"; do
   case "$arg" in
     --with-istio-routes) with_istio_routes=1 ;;
     --with-helm) with_helm=1 ;;
-    *) echo "usage: $0 [--with-istio-routes] [--with-helm]" >&2; exit 2 ;;
+    --with-real-node) with_real_node=1 ;;
+    *) echo "usage: $0 [--with-istio-routes] [--with-helm] [--with-real-node]" >&2; exit 2 ;;
   esac
 done
 
@@ -106,6 +109,34 @@ fi
 helm_entry=""
 if [[ -x "$helm_out/helm" ]]; then helm_entry="\"helm\": \"$helm_out/helm\","; fi
 
+# The real node: kubelet and kube-proxy from the same Kubernetes wrapper, built after the control
+# plane so that the packages they share come out of the Go build cache; CoreDNS with the plugins the
+# node's cluster DNS uses (keyed by its wrapper's content, like istio-routes); the pause binary of the
+# sandbox image, a static C program (keyed by its source).
+node_out="$cache/bin/kubernetes-node-$k8s_version"
+coredns_version="$(module_version coredns github.com/coredns/coredns)"
+coredns_key="$(cd "$modules/coredns" && cat go.mod go.sum main.go | sha256sum | cut -c1-12)"
+coredns_out="$cache/bin/coredns-$coredns_version-$coredns_key"
+pause_key="$(sha256sum "$here/pause/pause.c" | cut -c1-12)"
+pause_out="$cache/bin/pause-$pause_key"
+if ((with_real_node == 1)); then
+  build_tools kubernetes "$node_out" "$k8s_ldflags" k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy
+  build_tools coredns "$coredns_out" "-s -w -X github.com/coredns/coredns/coremain.GitCommit=$coredns_version" sms-experiment.local/cluster/coredns
+  if [[ -x "$pause_out/pause" ]]; then
+    echo "  cached: pause ($pause_out)"
+  else
+    command -v cc >/dev/null 2>&1 || { echo "error: a C compiler (cc) is needed for the pause binary" >&2; exit 1; }
+    rm -rf "$pause_out.partial" && mkdir -p "$pause_out.partial"
+    cc -static -O2 -s -o "$pause_out.partial/pause" "$here/pause/pause.c"
+    rm -rf "$pause_out" && mv "$pause_out.partial" "$pause_out"
+    echo "  built: pause ($pause_out)"
+  fi
+fi
+node_entry=""
+if [[ -x "$node_out/kubelet" && -x "$node_out/kube-proxy" && -x "$coredns_out/coredns" && -x "$pause_out/pause" ]]; then
+  node_entry="\"realNode\": {\"kubelet\": \"$node_out/kubelet\", \"kubeProxy\": \"$node_out/kube-proxy\", \"coredns\": \"$coredns_out/coredns\", \"pause\": \"$pause_out/pause\"},"
+fi
+
 # CRD manifests and kwok stages, copied out of the module cache (its files are read-only).
 istio_api_version="$(module_version istioctl istio.io/api)"
 promop_version="$(cat "$modules/crds/prometheus-operator.version")"
@@ -146,6 +177,7 @@ cat > "$cache/toolchain.json.partial" <<JSON
   "istioVersion": "$istio_line ($routes_version)",
   $routes_entry
   $helm_entry
+  $node_entry
   "crdDir": "$assets/crds",
   "kwokStages": "$assets/kwok/stages.yaml"
 }

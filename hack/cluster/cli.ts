@@ -12,12 +12,15 @@ import { z } from 'zod';
 import { startControlPlane, type ControlPlane } from './control-plane.ts';
 import { cacheDir, loadToolchain } from './toolchain.ts';
 
-const usage = `Usage: node hack/cluster/cli.ts <up|down|status|run> [--name NAME]
+const usage = `Usage: node hack/cluster/cli.ts <up|down|status|run> [--name NAME] [--real-node]
 
   up      Start the local control plane in the background and print how to use kubectl against it
   down    Stop it; no etcd, kube-apiserver, controller-manager, scheduler or kwok process is left
   status  Show whether it runs and where its kubeconfig and logs are
   run     Start it in the foreground; Ctrl-C or SIGTERM stops it
+
+  --real-node  (up, run) also start a real node (kubelet, containerd, kube-proxy, CoreDNS; needs root,
+               containerd and hack/cluster/build.sh --with-real-node); where it cannot run, says why
 
 Binaries come from hack/cluster/build.sh (cached under ${cacheDir()}).`;
 
@@ -60,7 +63,7 @@ export function kubectlHelp(kubectl: string, kubeconfigPath: string): string {
   ].join('\n');
 }
 
-async function run(name: string): Promise<void> {
+async function run(name: string, realNode: boolean): Promise<void> {
   const runDir = runDirFor(name);
   if (await readState(runDir)) throw new Error(`The control plane "${name}" is already running: use "down" first`);
   await rm(runDir, { recursive: true, force: true });
@@ -80,8 +83,9 @@ async function run(name: string): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
-  const controlPlane = await startControlPlane({ toolchain, runDir, log: (line) => console.log(`  ${line}`) });
+  const controlPlane = await startControlPlane({ toolchain, runDir, realNode, log: (line) => console.log(`  ${line}`) });
   started.controlPlane = controlPlane;
+  if (controlPlane.realNode) console.log(`Real node ${controlPlane.realNode.name} at ${controlPlane.realNode.nodeIp}: pods that select and tolerate sms-experiment.local/real-node=true run on it`);
   const state: State = {
     supervisorPid: process.pid,
     kubeconfigPath: controlPlane.kubeconfigPath,
@@ -101,7 +105,7 @@ async function run(name: string): Promise<void> {
   await new Promise(() => undefined);
 }
 
-async function up(name: string): Promise<void> {
+async function up(name: string, realNode: boolean): Promise<void> {
   const runDir = runDirFor(name);
   const existing = await readState(runDir);
   if (existing) {
@@ -111,7 +115,7 @@ async function up(name: string): Promise<void> {
   await mkdir(path.dirname(runDir), { recursive: true });
   const logFile = `${runDir}.supervisor.log`;
   const fd = openSync(logFile, 'w');
-  const supervisor = spawn(process.execPath, [fileURLToPath(import.meta.url), 'run', '--name', name], {
+  const supervisor = spawn(process.execPath, [fileURLToPath(import.meta.url), 'run', '--name', name, ...(realNode ? ['--real-node'] : [])], {
     detached: true,
     stdio: ['ignore', fd, fd],
   });
@@ -165,10 +169,10 @@ async function main(argv: string[]): Promise<void> {
   const name = nameIndex >= 0 ? rest[nameIndex + 1] : 'default';
   if (!name || !/^[a-z0-9-]+$/.test(name)) throw new Error('--name takes lowercase letters, digits and dashes');
   switch (command) {
-    case 'up': return up(name);
+    case 'up': return up(name, rest.includes('--real-node'));
     case 'down': return down(name);
     case 'status': return status(name);
-    case 'run': return run(name);
+    case 'run': return run(name, rest.includes('--real-node'));
     case undefined: case '-h': case '--help': case 'help':
       console.log(usage);
       return;

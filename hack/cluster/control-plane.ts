@@ -1,23 +1,27 @@
 // A real Kubernetes control plane on loopback, without containers: etcd, kube-apiserver,
 // kube-controller-manager (garbage collection, Deployments → ReplicaSets → Pods), kube-scheduler
 // (kwok only takes Pods that already have a node) and kwok with fake nodes that run the Pods.
-// The Istio and prometheus-operator CRDs are installed before start() resolves.
+// The Istio and prometheus-operator CRDs are installed before start() resolves. With realNode, one
+// real node (kubelet, containerd, kube-proxy, CoreDNS: real-node.ts) joins the fakes where this
+// machine can run it; where it cannot, the reason is logged and kept, and the fakes carry on alone.
 import { execFile } from 'node:child_process';
 import { mkdir, writeFile, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:https';
 import { request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { createPki, type Pki } from './pki.ts';
+import { freePort } from './ports.ts';
 import { projectStages } from './pod-stages.ts';
 import { startProcess, startReaper, type ManagedProcess } from './processes.ts';
+import { RealNodeUnavailable, startRealNode, type RealNode } from './real-node.ts';
 import type { Toolchain } from './toolchain.ts';
 
 const execFileAsync = promisify(execFile);
 
 export const FAKE_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
+const SERVICE_CIDR = '10.96.0.0/12';
 
 export interface ControlPlaneOptions {
   toolchain: Toolchain;
@@ -27,6 +31,8 @@ export interface ControlPlaneOptions {
   nodes?: number;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
+  /** Also start the real node, loading these podman images into its containerd (default: no real node). */
+  realNode?: boolean | { images: string[] };
 }
 
 export interface ControlPlane {
@@ -36,25 +42,16 @@ export interface ControlPlane {
   processes: ManagedProcess[];
   /** Timings of the start phases in milliseconds. */
   timings: Record<string, number>;
+  /** The real node, when asked for and it started. */
+  realNode: RealNode | undefined;
+  /** Why the real node asked for is not there (this machine cannot run it, or it failed to start). */
+  realNodeUnavailable: string | undefined;
   stopApiServer(): Promise<void>;
   startApiServer(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === 'object') resolve(address.port);
-        else reject(new Error('Could not allocate a free port'));
-      });
-    });
-  });
-}
+export { freePort };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -170,7 +167,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   startReaper(runDir);
   const kubeconfigPath = path.join(runDir, 'kubeconfig');
 
+  let realNode: RealNode | undefined;
   const stopAll = async () => {
+    await realNode?.stop();
     for (const child of [...processes].reverse()) await child.stop();
     await rm(path.join(runDir, 'pids'), { recursive: true, force: true });
     await rm(path.join(runDir, 'etcd-data'), { recursive: true, force: true });
@@ -210,8 +209,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${pki.serviceAccountPublicKey}`,
       `--service-account-signing-key-file=${pki.serviceAccountKey}`,
-      '--authorization-mode=RBAC', '--service-cluster-ip-range=10.96.0.0/12', '--allow-privileged=true',
+      '--authorization-mode=RBAC', `--service-cluster-ip-range=${SERVICE_CIDR}`, '--allow-privileged=true',
       '--disable-admission-plugins=ServiceAccount', '--endpoint-reconciler-type=none',
+      // logs, exec and port-forward reach a real node's kubelet at its IP, as the admin.
+      `--kubelet-client-certificate=${pki.adminCert}`, `--kubelet-client-key=${pki.adminKey}`,
+      '--kubelet-preferred-address-types=InternalIP',
     ];
     let apiServer: ManagedProcess | undefined;
     const startApiServer = async () => {
@@ -281,6 +283,21 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       kubectl(['wait', '--for=condition=Ready', 'node', '--all', '--timeout=60s']),
     ]);
     mark('CRDs Established and nodes Ready');
+    let realNodeUnavailable: string | undefined;
+    if (options.realNode) {
+      try {
+        realNode = await startRealNode({
+          toolchain, runDir, kubeconfigPath, caCert: pki.caCert, serviceCidr: SERVICE_CIDR,
+          images: typeof options.realNode === 'object' ? options.realNode.images : [],
+          log: (line) => log(`real node: ${line}`),
+        });
+        mark('Started the real node');
+      } catch (error) {
+        // The fakes still serve everything but real pods: say why and carry on.
+        realNodeUnavailable = error instanceof RealNodeUnavailable ? error.message : `it failed to start: ${error instanceof Error ? error.message : String(error)}`;
+        log(`No real node: ${realNodeUnavailable}`);
+      }
+    }
     timings.total = Date.now() - started;
 
     return {
@@ -289,6 +306,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       apiServerUrl,
       processes,
       timings,
+      realNode,
+      realNodeUnavailable,
       async stopApiServer() {
         if (!apiServer) return;
         await apiServer.stop();

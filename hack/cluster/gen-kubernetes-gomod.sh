@@ -25,5 +25,6 @@ gomod="$(cd "$(mktemp -d)" && go mod download -json "k8s.io/kubernetes@$version"
 rm -f "$dir/go.sum"
 cd "$dir"
 go get -tool k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-  k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
+  k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl \
+  k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy
 echo "Wrote $dir/go.mod for $version (staging modules at $staging)"

@@ -93,7 +93,9 @@ export function startProcess(options: {
 
 /**
  * Starts a detached watchdog that waits for `ownerPid` to die and then kills every pid recorded in
- * runDir/pids. It ignores the terminal's Ctrl-C so that it is still there to clean up afterwards.
+ * runDir/pids, then runs the runDir/cleanup-*.sh scripts (what the real node leaves: containers,
+ * mounts, the bridge, iptables rules). It ignores the terminal's Ctrl-C so that it is still there to
+ * clean up afterwards.
  */
 export function startReaper(runDir: string, ownerPid = process.pid): void {
   const script = `
@@ -104,6 +106,7 @@ export function startReaper(runDir: string, ownerPid = process.pid): void {
     for f in "$1"/*.pid; do [ -f "$f" ] && kill -TERM "$(cat "$f")" 2>/dev/null; done
     sleep 3
     for f in "$1"/*.pid; do [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null && rm -f "$f"; done
+    for c in "$(dirname "$1")"/cleanup-*.sh; do [ -f "$c" ] && sh "$c"; done
     exit 0`;
   const reaper = spawn('sh', ['-c', script, 'sms-experiment-reaper', path.join(runDir, 'pids')], {
     detached: true,

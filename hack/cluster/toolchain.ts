@@ -19,6 +19,10 @@ const toolchainSchema = z.object({
   istioRoutes: z.string().optional(),
   /** helm, which lints and renders charts/ in the tests (hack/cluster/modules/helm); built with --with-helm. */
   helm: z.string().optional(),
+  /** What the real node runs beside the control plane (hack/cluster/real-node.ts); built with --with-real-node. */
+  realNode: z
+    .object({ kubelet: z.string(), kubeProxy: z.string(), coredns: z.string(), pause: z.string() })
+    .optional(),
   crdDir: z.string(),
   kwokStages: z.string(),
 });

@@ -6,8 +6,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { startControlPlane, type ControlPlane } from '../../hack/cluster/control-plane.ts';
-import { loadToolchain } from '../../hack/cluster/toolchain.ts';
+import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from '../../hack/cluster/control-plane.ts';
+import { loadToolchain, type Toolchain } from '../../hack/cluster/toolchain.ts';
 
 export interface CommandResult {
   code: number;
@@ -61,6 +61,10 @@ async function connect(): Promise<TestCluster> {
     // hack/test.sh reports this among its phase timings.
     if (process.env.SMSX_TIMINGS_FILE) await writeFile(process.env.SMSX_TIMINGS_FILE, seconds);
   }
+  return testCluster(toolchain, kubeconfigPath, controlPlane);
+}
+
+function testCluster(toolchain: Toolchain, kubeconfigPath: string, controlPlane: ControlPlane | undefined): TestCluster {
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(kubeconfigPath);
   const core = kubeConfig.makeApiClient(CoreV1Api);
@@ -80,6 +84,17 @@ async function connect(): Promise<TestCluster> {
       return name;
     },
   };
+}
+
+/**
+ * A control plane of the caller's own, beside the shared one (e.g. with the real node, which one
+ * suite needs and whose stop it checks); the caller stops it with controlPlane.stop().
+ */
+export async function startOwnCluster(options: Omit<ControlPlaneOptions, 'toolchain' | 'runDir'>): Promise<TestCluster & { controlPlane: ControlPlane }> {
+  const toolchain = await loadToolchain();
+  const runDir = await mkdtemp(path.join(tmpdir(), 'sms-experiment-own-cluster-'));
+  const controlPlane = await startControlPlane({ ...options, toolchain, runDir });
+  return { ...testCluster(toolchain, controlPlane.kubeconfigPath, controlPlane), controlPlane };
 }
 
 /** The cluster of this test run, started on first use. Call from a before() hook with a long timeout. */

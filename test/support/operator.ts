@@ -206,15 +206,20 @@ export async function dumpLogsOnFailure(context: Mocha.Context, operators: Reado
   }
 }
 
-let serviceAccountKubeconfig: Promise<string> | undefined;
+// One per cluster: a suite may run a control plane of its own beside the shared one.
+const serviceAccountKubeconfigs = new WeakMap<TestCluster, Promise<string>>();
 
 /**
  * A kubeconfig that authenticates as the operator's ServiceAccount, after installing the namespace
  * and RBAC of config/ (the manifests users apply) into the cluster.
  */
 export function operatorKubeconfig(cluster: TestCluster): Promise<string> {
-  serviceAccountKubeconfig ??= createServiceAccountKubeconfig(cluster);
-  return serviceAccountKubeconfig;
+  let kubeconfig = serviceAccountKubeconfigs.get(cluster);
+  if (kubeconfig === undefined) {
+    kubeconfig = createServiceAccountKubeconfig(cluster);
+    serviceAccountKubeconfigs.set(cluster, kubeconfig);
+  }
+  return kubeconfig;
 }
 
 async function createServiceAccountKubeconfig(cluster: TestCluster): Promise<string> {
@@ -237,7 +242,8 @@ async function createServiceAccountKubeconfig(cluster: TestCluster): Promise<str
     contexts: [{ name: 'operator', context: { cluster: 'test', user: SERVICE_ACCOUNT } }],
     'current-context': 'operator',
   };
-  const file = path.join(await logDir(), 'operator.kubeconfig');
+  // Named by the API server's port: each cluster gets its own.
+  const file = path.join(await logDir(), `operator-${new URL(server.server).port || 'default'}.kubeconfig`);
   await writeFile(file, stringify(kubeconfig), { mode: 0o600 });
   return file;
 }

@@ -22,6 +22,7 @@ export const Reason = {
   PruneFailed: 'PruneFailed',
   InvalidSpec: 'InvalidSpec',
   SidecarsMissing: 'SidecarsMissing',
+  PodsFailing: 'PodsFailing',
   MonitoringCRDsMissing: 'MonitoringCRDsMissing',
   TrafficHeld: 'TrafficHeld',
   RolloutStalled: 'RolloutStalled',
@@ -42,6 +43,8 @@ export interface ConditionInputs {
   deployments: readonly DeploymentReadiness[];
   /** Traffic the spec asks for that this pass held back, one message each (empty when none). */
   held: readonly string[];
+  /** Containers that cannot start or keep crashing (pod-failures.ts); undefined when none. */
+  podsFailing?: string | undefined;
   /** Why some pods lack the Istio sidecar; undefined when every pod has it (or there are none). */
   sidecarsMissing?: string | undefined;
   /** The spec asks for monitoring but the operator runs without it (--skip-monitoring). */
@@ -86,6 +89,7 @@ export function computeConditions(
 
   const degradations: Array<{ reason: string; message: string }> = [];
   if (failure) degradations.push(failure);
+  if (inputs.podsFailing !== undefined) degradations.push({ reason: Reason.PodsFailing, message: inputs.podsFailing });
   if (stalls.length > 0) degradations.push({ reason: Reason.RolloutStalled, message: stalls.join('; ') });
   if (inputs.sidecarsMissing !== undefined) degradations.push({ reason: Reason.SidecarsMissing, message: inputs.sidecarsMissing });
   if (inputs.monitoringSkipped) {

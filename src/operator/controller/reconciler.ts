@@ -19,6 +19,7 @@ import { computeConditions, conditionTransitions, Reason, statusEqual, type Reco
 import { failureEvent, transitionEvents, type PlannedEvent } from './event-policy.ts';
 import { experimentOwner, experimentSubject, parseExperimentKey, SMS_EXPERIMENT } from './experiment.ts';
 import { deploymentStateOf, readyCount, type DeploymentState } from './readiness.ts';
+import { podFailureMessage, podFailures } from './pod-failures.ts';
 import { sidecarGapMessage, sidecarGaps } from './sidecars.ts';
 import { gateTraffic, liveRoutingOf, retainedSubsets, type ServingVersions } from './traffic-gate.ts';
 import { ownedObjectsAfter, previousStatusOf, previousTraffic, reconcilerPart, summarizeFailures, trafficInEffect } from './status.ts';
@@ -207,6 +208,7 @@ async function reconcileOnce(options: ReconcilerOptions, written: WrittenStatuse
   const failure = waitingForGc ? previousIncarnationFailure(failures) : summarizeFailures(failures);
   const previous = stored(experiment.status);
   const gaps = sidecarGaps(name, namespace, plan.workloads, options.pods);
+  const failing = podFailures(name, namespace, plan.workloads, options.pods);
   const conditions = computeConditions(
     previous?.conditions,
     {
@@ -214,6 +216,7 @@ async function reconcileOnce(options: ReconcilerOptions, written: WrittenStatuse
       failure,
       deployments: deployments.map((deployment) => deployment.readiness),
       held: gated.held,
+      podsFailing: failing.length > 0 ? podFailureMessage(failing) : undefined,
       sidecarsMissing: gaps.length > 0 ? sidecarGapMessage(gaps) : undefined,
       monitoringSkipped: !monitoring && experiment.spec.monitoring.enabled,
     },

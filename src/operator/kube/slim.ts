@@ -6,7 +6,9 @@
 //    subresource. Operation and apiVersion stay for a person reading a debug dump. The nested field
 //    sets (most of an object's size: a Deployment's run to kilobytes per manager) and the time go.
 //  - pods: controller/sidecars.ts reads the metadata (labels, annotations, deletionTimestamp) and the
-//    names of the containers and init containers; keysOfOwner reads ownerReferences and labels.
+//    names of the containers and init containers; keysOfOwner reads ownerReferences and labels;
+//    controller/pod-failures.ts each container status's name, restart count, waiting reason and
+//    message, and last exit code.
 //  - ConfigMaps: each value of data and binaryData becomes its digest, which is all the no-op check
 //    compares (live-diff.ts digests the desired values the same way). Two of an experiment's three
 //    ConfigMaps are Grafana dashboards, tens of KiB of JSON each, and nothing else reads them.
@@ -57,14 +59,29 @@ function containerNames(containers: unknown): Array<{ name: unknown }> | undefin
   return containers.map((container: unknown) => ({ name: isObject(container) ? container.name : undefined }));
 }
 
+function containerStatuses(statuses: unknown): Loose[] | undefined {
+  if (!Array.isArray(statuses)) return undefined;
+  return statuses.map((status: unknown) => {
+    if (!isObject(status)) return {};
+    const kept: Loose = { name: status.name, restartCount: status.restartCount };
+    const waiting = isObject(status.state) && isObject(status.state.waiting) ? status.state.waiting : undefined;
+    if (waiting) kept.state = { waiting: { reason: waiting.reason, message: waiting.message } };
+    const terminated = isObject(status.lastState) && isObject(status.lastState.terminated) ? status.lastState.terminated : undefined;
+    if (terminated) kept.lastState = { terminated: { exitCode: terminated.exitCode, reason: terminated.reason } };
+    return kept;
+  });
+}
+
 /**
- * A pod reduced to its metadata (without managedFields) and the names of its containers: what the
- * sidecar check reads. Status, volumes, env and the rest go. Returns the object.
+ * A pod reduced to its metadata (without managedFields), the names of its containers and the
+ * little of each container status that says it is failing: what the sidecar and pod-failure checks
+ * read. Volumes, env, conditions and the rest go. Returns the object.
  */
 export function slimPod<T>(object: T): T {
   if (!isObject(object)) return object;
   const pod: Loose = object;
   const spec = pod.spec;
+  const status = pod.status;
   for (const key of Object.keys(pod)) {
     if (key !== 'apiVersion' && key !== 'kind' && key !== 'metadata') delete pod[key];
   }
@@ -76,6 +93,14 @@ export function slimPod<T>(object: T): T {
     if (containers) slimSpec.containers = containers;
     if (initContainers) slimSpec.initContainers = initContainers;
     pod.spec = slimSpec;
+  }
+  if (isObject(status)) {
+    const slimStatus: Loose = {};
+    const statuses = containerStatuses(status.containerStatuses);
+    const initStatuses = containerStatuses(status.initContainerStatuses);
+    if (statuses) slimStatus.containerStatuses = statuses;
+    if (initStatuses) slimStatus.initContainerStatuses = initStatuses;
+    pod.status = slimStatus;
   }
   return object;
 }

@@ -111,6 +111,16 @@ describe('conditions', () => {
       assert.equal(onlyMonitoring.Degraded?.reason, Reason.MonitoringCRDsMissing);
     });
 
+    it('reports failing pods as Degraded PodsFailing at once, before any progress deadline, ahead of a stall', () => {
+      const failing = 'Deployment x-canary: container app of pod x-canary-1 is in CrashLoopBackOff (2 restarts, last exit code 1)';
+      const conditions = byType(computeConditions(undefined, { ...healthy, podsFailing: failing, sidecarsMissing: 'pods without sidecar' }, T0));
+      assert.equal(conditions.Degraded?.status, 'True');
+      assert.equal(conditions.Degraded?.reason, Reason.PodsFailing);
+      assert.match(conditions.Degraded?.message ?? '', /^Deployment x-canary: container app of pod x-canary-1 is in CrashLoopBackOff .*; pods without sidecar$/);
+      const stalled = byType(computeConditions(undefined, { ...healthy, podsFailing: failing, deployments: [{ ...available('a'), stalled: { reason: 'ProgressDeadlineExceeded', message: 'timed out' } }] }, T0));
+      assert.equal(stalled.Degraded?.reason, Reason.PodsFailing, 'the pod says why the rollout stalled');
+    });
+
     it('is not Ready while traffic is held back, and says what it waits for', () => {
       const conditions = byType(computeConditions(undefined, { ...healthy, held: ['canary weight held at 0% (spec 10%): Deployment x has no available pod of its current spec yet'] }, T0));
       assert.equal(conditions.Ready?.status, 'False');

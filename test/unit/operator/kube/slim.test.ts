@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { foreignManagers } from '../../../../src/operator/apply/live-diff.ts';
+import { podFailures } from '../../../../src/operator/controller/pod-failures.ts';
 import { hasSidecar, sidecarGaps } from '../../../../src/operator/controller/sidecars.ts';
 import { controllerOf, liveObjectSchema, type LiveObject } from '../../../../src/operator/kube/objects.ts';
 import { releaseParsed, slimConfigMap, slimManagedFields, slimPod, slimToOwnership, valueDigest } from '../../../../src/operator/kube/slim.ts';
@@ -103,8 +104,31 @@ describe('slim', () => {
         kind: 'Pod',
         metadata,
         spec: { containers: [{ name: 'app' }], initContainers: [{ name: 'istio-proxy' }] },
+        status: {},
       });
       assert.equal('managedFields' in object.metadata, false);
+    });
+
+    it('keeps of each container status what says it is failing, and the failure check reads it', () => {
+      const crashing = pod();
+      Object.assign(crashing.status, {
+        containerStatuses: [{
+          name: 'app', image: 'a:1', imageID: 'sha256:abc', ready: false, restartCount: 3, started: false,
+          state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 40s restarting failed container=app' } },
+          lastState: { terminated: { exitCode: 1, reason: 'Error', startedAt: 't0', finishedAt: 't1', containerID: 'containerd://x' } },
+        }],
+      });
+      slimPod(crashing);
+      assert.deepEqual(crashing.status, {
+        containerStatuses: [{
+          name: 'app', restartCount: 3,
+          state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 40s restarting failed container=app' } },
+          lastState: { terminated: { exitCode: 1, reason: 'Error' } },
+        }],
+      });
+      const cache = { get: () => undefined, list: () => [liveObjectSchema.parse(crashing)] };
+      const failures = podFailures('demo', 'ns', [{ component: 'app', role: 'stable', deployment: 'web', version: 'v1', replicas: 1 }], cache);
+      assert.deepEqual(failures, [{ deployment: 'web', pod: 'web-1', container: 'app', reason: 'CrashLoopBackOff', restarts: 3, exitCode: 1, message: 'back-off 40s restarting failed container=app' }]);
     });
 
     it('leaves the sidecar check\'s answers as they were', () => {
