@@ -58,6 +58,8 @@ export interface MemoryCgroup {
   usageBytes(): Promise<number>;
   /** oom_kill of memory.oom_control: processes the kernel killed for this group's limit. */
   oomKills(): Promise<number>;
+  /** Sets the hard limit, e.g. lifts it before a heap snapshot, which needs memory of its own. */
+  setLimit(bytes: number): Promise<void>;
   /** Removes the group (it must be empty: the processes in it ended). */
   remove(): Promise<void>;
 }
@@ -80,6 +82,9 @@ export async function createMemoryCgroup(name: string, limitBytes: number): Prom
     async oomKills() {
       const text = await readFile(path.join(group, 'memory.oom_control'), 'utf8');
       return Number(/^oom_kill (\d+)$/m.exec(text)?.[1] ?? 0);
+    },
+    async setLimit(bytes) {
+      await writeFile(path.join(group, 'memory.limit_in_bytes'), String(bytes));
     },
     async remove() {
       await rmdir(group).catch(() => undefined);
