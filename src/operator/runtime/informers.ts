@@ -359,10 +359,21 @@ export class InformerSet<T> {
     );
   }
 
+  /**
+   * One entry per kind and namespace: a kind watched twice (whole objects by label, and the rest as
+   * metadata) fails both watches for one reason, e.g. RBAC without list, and is named once.
+   */
   unsyncedWatches(): UnsyncedWatch[] {
-    return this.informers
-      .filter((informer) => !informer.hasSynced())
-      .map((informer) => ({ kind: informer.type.kind, namespace: informer.namespace ?? 'all namespaces', lastError: informer.lastError() }));
+    const byWatch = new Map<string, UnsyncedWatch>();
+    for (const informer of this.informers) {
+      if (informer.hasSynced()) continue;
+      const watch = { kind: informer.type.kind, namespace: informer.namespace ?? 'all namespaces', lastError: informer.lastError() };
+      const key = `${watch.kind}\u0000${watch.namespace}`;
+      const seen = byWatch.get(key);
+      if (seen === undefined) byWatch.set(key, watch);
+      else seen.lastError ??= watch.lastError;
+    }
+    return [...byWatch.values()];
   }
 }
 

@@ -473,6 +473,23 @@ describe('informers', () => {
       assert.deepEqual(set.list({ apiVersion: 'v1', kind: 'Service' }, 'b'), [], 'an unwatched kind is empty');
       await set.stop();
     });
+
+    it('names a kind and namespace watched twice (by label and the rest) once while unsynced, and covers only listed watches', () => {
+      const base = {
+        client: new FakeKubeClient(),
+        makeInformer: ((path, list, selector) => new FakeListWatch(path, list, selector)) satisfies InformerFactory,
+        logger: pino({ level: 'silent' }),
+        enqueue: () => undefined,
+        schema: liveObjectSchema,
+        keysOf: keysOfOwner,
+      };
+      const set = new InformerSet<LiveObject>([
+        new ResourceInformer({ ...base, type: DEPLOYMENT, namespace: 'a', labelSelector: 'x' }),
+        new ResourceInformer({ ...base, type: DEPLOYMENT, namespace: 'a', labelSelector: '!x', metadataOnly: true }),
+      ]);
+      assert.deepEqual(set.unsynced(), ['Deployment in a']);
+      assert.equal(set.covers(DEPLOYMENT, 'a'), false, 'not listed yet: a miss means nothing');
+    });
   });
 
   describe('startPeriodicResync', () => {
