@@ -184,7 +184,7 @@ async function main(): Promise<void> {
       });
       pageUrl = `http://127.0.0.1:${localPort}/`;
       await kubectl(['get', '-n', NAMESPACE, 'smsx,pods', '-o', 'wide']);
-      await kubectl(['get', '-n', NAMESPACE, 'smsx/sms-app', '-o', 'jsonpath={range .status.conditions[*]}  {.type}={.status} {.reason}: {.message}{"\n"}{end}']);
+      await kubectl(['get', '-n', NAMESPACE, 'smsx/sms-app', '-o', 'jsonpath={range .status.conditions[*]}  {.type}={.status} {.reason}: {.message}{"\\n"}{end}']);
     } else {
       say(`Applying ${SAMPLE}`);
       await kubectl(['apply', '-n', NAMESPACE, '-f', path.join(repoRoot, SAMPLE)]);

@@ -242,7 +242,9 @@ export class ResourceInformer<T> {
     this.#options.onRestart?.(this.type.kind);
     // One warning per outage: an API server restart fails every watch several times over.
     const level = this.#failures === 1 ? 'warn' : 'debug';
-    this.#logger[level]({ err: error, retryInMs, failures: this.#failures }, 'Watch failed');
+    // The server's one-line answer, not the exception: its stack and headers say nothing more, and
+    // an API server that is still starting fails every watch at once.
+    this.#logger[level]({ error: this.#lastError, retryInMs, failures: this.#failures }, 'Watch failed');
     this.#cancelRestart = this.#clock.setTimeout(() => {
       this.#cancelRestart = undefined;
       void this.#run();
