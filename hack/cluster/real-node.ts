@@ -112,6 +112,13 @@ export function realNodeUnavailableReason(toolchain: Toolchain): string | undefi
   }
   const owner = lockOwner();
   if (owner) return `another real node runs on this machine (${owner}); kube-proxy's rules and port 53 are per machine`;
+  // The stop removes every KUBE-* chain (kube-proxy names them by hash): on a machine that is a
+  // Kubernetes node of its own, that would take its Service rules with ours.
+  const nat = spawnSync('iptables', ['-w', '-t', 'nat', '-S'], { encoding: 'utf8' }).stdout ?? '';
+  const chains = nat.split('\n').filter((line) => line.startsWith('-N KUBE-')).length;
+  if (chains > 0) {
+    return `this machine already has ${chains} KUBE-* chains in iptables' nat table (a kube-proxy of its own, or a real node's leftovers); the real node's stop removes every KUBE-* chain, so it does not start (iptables -t nat -S | grep KUBE- lists them)`;
+  }
   return undefined;
 }
 
