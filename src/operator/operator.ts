@@ -12,7 +12,7 @@ import { createReconciler } from './controller/reconciler.ts';
 import { createKubeClient, type KubeClient } from './kube/client.ts';
 import { withRequestCounting } from './kube/counting-client.ts';
 import { liveObjectSchema, type LiveObject } from './kube/objects.ts';
-import { CONFIG_MAP, POD } from './kube/resources.ts';
+import { CONFIG_MAP, POD, type ResourceType } from './kube/resources.ts';
 import { slimConfigMap, slimManagedFields, slimPod, slimToOwnership } from './kube/slim.ts';
 import { createAnalysisLoop } from './controller/analysis-loop.ts';
 import { createPrometheusClient } from './prometheus/client.ts';
@@ -27,6 +27,7 @@ import {
   ResourceInformer,
   startPeriodicResync,
   type InformerFactory,
+  type ResourceInformerOptions,
 } from './runtime/informers.ts';
 import { LeaderElector } from './runtime/leader-election.ts';
 import type { Logger } from './runtime/logging.ts';
@@ -130,51 +131,38 @@ export async function startOperator({ config, logger, kubeConfig, clock = system
     for (const key of experimentKeys()) enqueueInBackground(key);
   };
 
+  // One informer per owned kind and watched namespace, each kind's options from `optionsOf`.
+  const perOwnedKind = (optionsOf: (type: ResourceType) => Omit<ResourceInformerOptions<LiveObject>, 'type' | 'namespace'>) =>
+    new InformerSet<LiveObject>(
+      ownedTypes.flatMap((type) => watchedNamespaces.map((namespace) => new ResourceInformer<LiveObject>({ ...optionsOf(type), type, namespace }))),
+    );
   // Label-selected: only objects an experiment owns are cached whole. A foreign object with a
   // desired name is caught by the unlabelled watch below.
-  const owned = new InformerSet<LiveObject>(
-    ownedTypes.flatMap((type) =>
-      watchedNamespaces.map(
-        (namespace) =>
-          new ResourceInformer<LiveObject>({
-            ...common,
-            type,
-            namespace,
-            labelSelector: EXPERIMENT_LABEL,
-            schema: liveObjectSchema,
-            cacheReceivedObjects: true,
-            // The no-op check reads whole objects, but of managedFields only who manages which
-            // top-level field, and of ConfigMap values only their digests.
-            slim: type.kind === CONFIG_MAP.kind ? slimConfigMap : slimManagedFields,
-            keysOf: keysOfOwner,
-          }),
-      ),
-    ),
-  );
+  const owned = perOwnedKind((type) => ({
+    ...common,
+    labelSelector: EXPERIMENT_LABEL,
+    schema: liveObjectSchema,
+    cacheReceivedObjects: true,
+    // The no-op check reads whole objects, but of managedFields only who manages which
+    // top-level field, and of ConfigMap values only their digests.
+    slim: type.kind === CONFIG_MAP.kind ? slimConfigMap : slimManagedFields,
+    keysOf: keysOfOwner,
+  }));
   // Every other object of the owned kinds (no experiment label), metadata only and reduced to who
   // controls and manages it: with both watches a cache miss means the object does not exist, so a
   // create needs no GET first, and a foreign object is still refused before anything is written.
   // Nothing here is ours, so its events enqueue nothing.
   const metadataInformerFactory = makeInformer ?? metadataOnlyInformerFactory(kubeConfig);
-  const unlabelled = new InformerSet<LiveObject>(
-    ownedTypes.flatMap((type) =>
-      watchedNamespaces.map(
-        (namespace) =>
-          new ResourceInformer<LiveObject>({
-            ...common,
-            makeInformer: metadataInformerFactory,
-            type,
-            namespace,
-            labelSelector: `!${EXPERIMENT_LABEL}`,
-            metadataOnly: true,
-            schema: liveObjectSchema,
-            cacheReceivedObjects: true,
-            slim: slimToOwnership,
-            keysOf: () => undefined,
-          }),
-      ),
-    ),
-  );
+  const unlabelled = perOwnedKind(() => ({
+    ...common,
+    makeInformer: metadataInformerFactory,
+    labelSelector: `!${EXPERIMENT_LABEL}`,
+    metadataOnly: true,
+    schema: liveObjectSchema,
+    cacheReceivedObjects: true,
+    slim: slimToOwnership,
+    keysOf: () => undefined,
+  }));
   // The experiments' pods (by the experiment label their templates carry): sidecar injection is
   // judged on them, and a pod that gains or loses its sidecar re-evaluates its experiment.
   const pods = new InformerSet<LiveObject>(

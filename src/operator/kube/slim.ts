@@ -108,24 +108,30 @@ export function slimPod<T>(object: T): T {
 const IDENTITY_FIELDS = ['namespace', 'name', 'uid', 'resourceVersion'] as const;
 
 /**
+ * Deletes everything of an object but apiVersion, kind and the named metadata fields, in place.
+ * Returns the metadata as it was, for callers that keep a reduced form of more of it.
+ */
+function keepOnlyMetadata(received: Loose, fields: readonly string[]): Loose | undefined {
+  const metadata = received.metadata;
+  for (const key of Object.keys(received)) {
+    if (key !== 'apiVersion' && key !== 'kind') delete received[key];
+  }
+  if (!isObject(metadata)) return undefined;
+  const kept: Loose = {};
+  for (const field of fields) {
+    if (metadata[field] !== undefined) kept[field] = metadata[field];
+  }
+  received.metadata = kept;
+  return metadata;
+}
+
+/**
  * After a copying parse, the received object is only the ListWatch's bookkeeping: reduce it to
  * apiVersion, kind and the metadata that identify it (namespace, name, uid, resourceVersion).
  * Returns the object.
  */
 export function releaseParsed<T>(object: T): T {
-  if (!isObject(object)) return object;
-  const received: Loose = object;
-  const metadata = received.metadata;
-  for (const key of Object.keys(received)) {
-    if (key !== 'apiVersion' && key !== 'kind') delete received[key];
-  }
-  if (isObject(metadata)) {
-    const identity: Loose = {};
-    for (const field of IDENTITY_FIELDS) {
-      if (metadata[field] !== undefined) identity[field] = metadata[field];
-    }
-    received.metadata = identity;
-  }
+  if (isObject(object)) keepOnlyMetadata(object, IDENTITY_FIELDS);
   return object;
 }
 
@@ -138,22 +144,11 @@ const OWNERSHIP_FIELDS = ['namespace', 'name', 'uid', 'resourceVersion', 'ownerR
  */
 export function slimToOwnership<T>(object: T): T {
   if (!isObject(object)) return object;
-  const received: Loose = object;
-  const metadata = received.metadata;
-  for (const key of Object.keys(received)) {
-    if (key !== 'apiVersion' && key !== 'kind') delete received[key];
-  }
-  if (isObject(metadata)) {
-    const kept: Loose = {};
-    for (const field of OWNERSHIP_FIELDS) {
-      if (metadata[field] !== undefined) kept[field] = metadata[field];
-    }
-    if (Array.isArray(metadata.managedFields)) {
-      kept.managedFields = metadata.managedFields.map((entry: unknown) =>
-        isObject(entry) ? { manager: entry.manager, ...(entry.subresource === undefined ? {} : { subresource: entry.subresource }) } : entry,
-      );
-    }
-    received.metadata = kept;
+  const metadata = keepOnlyMetadata(object, OWNERSHIP_FIELDS);
+  if (metadata && Array.isArray(metadata.managedFields) && isObject(object.metadata)) {
+    object.metadata.managedFields = metadata.managedFields.map((entry: unknown) =>
+      isObject(entry) ? { manager: entry.manager, ...(entry.subresource === undefined ? {} : { subresource: entry.subresource }) } : entry,
+    );
   }
   return object;
 }

@@ -193,10 +193,8 @@ export class ResourceInformer<T> {
       // Raw API JSON; each item is parsed by the event handlers below before anything reads it.
       // Items of built-in kinds come without apiVersion and kind (only watch events carry them), so
       // they are stamped from the list's type, as client-go does.
-      // Metadata-only items say "PartialObjectMetadata": the list's type is what they are.
-      const items = result.items.map((item) =>
-        metadataOnly === true ? { ...(item as KubernetesObject), apiVersion: type.apiVersion, kind: type.kind } : { apiVersion: type.apiVersion, kind: type.kind, ...(item as KubernetesObject) },
-      );
+      // (Metadata-only items say "PartialObjectMetadata": #onObject stamps their type over that.)
+      const items = result.items.map((item) => ({ apiVersion: type.apiVersion, kind: type.kind, ...(item as KubernetesObject) }));
       return { items, metadata: result.metadata };
     };
     const informer = this.#options.makeInformer(resourcePath(type, { namespace }), list, labelSelector);
@@ -252,6 +250,7 @@ export class ResourceInformer<T> {
   }
 
   #onObject(event: InformerEvent, received: KubernetesObject): void {
+    // Listed and watched alike, metadata-only objects say "PartialObjectMetadata": they are of this type.
     if (this.#options.metadataOnly === true) Object.assign(received, { apiVersion: this.type.apiVersion, kind: this.type.kind });
     // A deleted object is not cached, so only additions and updates are worth slimming.
     if (event !== 'delete') this.#options.slim?.(received);
