@@ -4,15 +4,14 @@
 // operator's own renderer (src/operator/render) and server-side applies all objects at once, then
 // waits until every rendered Deployment is Available. What is left is the time the control plane
 // itself needs (API server, controller-manager, scheduler, kwok): the limit a controller can reach.
-// Its requests go through a client of its own (node:https, one keep-alive Agent), not the operator's
-// KubeClient, so the reference is the same whichever version of the operator a run measures.
+// Its requests go through a client of its own (bench/support.ts's benchHttp: node:https, one
+// keep-alive Agent), not the operator's KubeClient, so the reference is the same whichever version
+// of the operator a run measures.
 // Usage: node bench/bare-client.ts [experiments]   (its own cluster; bench/scale.ts runs it in-line)
-import { Agent, request, type RequestOptions } from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { smsExperimentSchema } from '../src/crd/schema.ts';
 import { DEPLOYMENT, resourcePath, resourceTypeOf } from '../src/operator/kube/resources.ts';
 import { renderPlan } from '../src/operator/render/index.ts';
-import { experimentManifest, startBenchCluster, type BenchCluster } from './support.ts';
+import { benchHttp, experimentManifest, startBenchCluster, type BenchCluster, type BenchHttp } from './support.ts';
 
 /** Applies in flight at once: enough to keep the API server busy, below its max-mutating-requests-inflight (200). */
 const IN_FLIGHT = 64;
@@ -27,52 +26,8 @@ export interface BareClientResult {
   applies: number;
 }
 
-interface BareHttp {
-  /** One request; resolves with the status and the parsed body (never throws on an HTTP status). */
-  send(method: 'GET' | 'PATCH', path: string, body?: unknown): Promise<{ status: number; body: unknown }>;
-  close(): void;
-}
-
-/** HTTPS to the kubeconfig's API server with its credentials, on one keep-alive Agent. */
-async function bareHttp(kubeConfig: KubeConfig): Promise<BareHttp> {
-  const server = kubeConfig.getCurrentCluster()?.server;
-  if (!server) throw new Error('the kubeconfig has no current cluster');
-  const tls: RequestOptions = {};
-  await kubeConfig.applyToHTTPSOptions(tls);
-  const agent = new Agent({
-    keepAlive: true,
-    maxSockets: IN_FLIGHT,
-    ca: tls.ca,
-    cert: tls.cert,
-    key: tls.key,
-    ...(tls.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: tls.rejectUnauthorized }),
-    ...(tls.servername === undefined ? {} : { servername: tls.servername }),
-  });
-  const headers = { ...(tls.headers as Record<string, string> | undefined), Accept: 'application/json' };
-  return {
-    send: (method, path, body) =>
-      new Promise((resolve, reject) => {
-        const url = new URL(path, server);
-        const outgoing = request(
-          url,
-          { method, agent, headers: body === undefined ? headers : { ...headers, 'Content-Type': 'application/apply-patch+yaml' } },
-          (response) => {
-            let text = '';
-            response.setEncoding('utf8');
-            response.on('data', (chunk: string) => (text += chunk));
-            response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text === '' ? undefined : (JSON.parse(text) as unknown) }));
-            response.on('error', reject);
-          },
-        );
-        outgoing.on('error', reject);
-        outgoing.end(body === undefined ? undefined : JSON.stringify(body));
-      }),
-    close: () => agent.destroy(),
-  };
-}
-
 /** Server-side apply with force; 429 (too many in flight), 409 and 500 are retried with backoff. */
-async function applyWithRetries(http: BareHttp, path: string, body: unknown, count: () => void): Promise<void> {
+async function applyWithRetries(http: BenchHttp, path: string, body: unknown, count: () => void): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     count();
     const { status, body: answer } = await http.send('PATCH', `${path}?fieldManager=${FIELD_MANAGER}&force=true`, body);
@@ -104,7 +59,7 @@ function availableCount(list: { items: unknown[] }): number {
 /** Runs the bare client in `namespace` (which must exist) for `count` experiments. */
 export async function runBareClient(cluster: BenchCluster, namespace: string, count: number, log = console.log): Promise<BareClientResult> {
   let applies = 0;
-  const http = await bareHttp(cluster.kubeConfig);
+  const http = await benchHttp(cluster.kubeConfig, IN_FLIGHT);
   const startedAt = performance.now();
   await cluster.kubectl(['create', '-n', namespace, '-f', '-'], experimentManifest(count));
   const listed = JSON.parse(await cluster.kubectl(['get', '-n', namespace, 'smsx', '-o', 'json'])) as { items: unknown[] };

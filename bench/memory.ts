@@ -276,6 +276,11 @@ export async function confineLikeTheManifest(name: string, inspectPort: number):
     cgroup,
     container,
     inspectPort,
-    launch: { launcher: cgroup.launcher, nodeArgs: [`--inspect-port=127.0.0.1:${inspectPort}`], env: container.env },
+    launch: {
+      launcher: cgroup.launcher,
+      // SMSX_BENCH_NODE_ARGS adds node flags for one run (e.g. --cpu-prof), the manifest unchanged.
+      nodeArgs: [`--inspect-port=127.0.0.1:${inspectPort}`, ...(process.env.SMSX_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)],
+      env: container.env,
+    },
   };
 }

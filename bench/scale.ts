@@ -9,7 +9,8 @@
 //   - the operator's peak RSS (VmHWM) and the cgroup's peak charge, its RSS after settling (60 s after
 //     all Ready), the V8 heap after a forced full GC (through the inspector, bench/memory.ts) at
 //     start and after settling, and OOM kills the kernel counted in the group;
-//   - the writes of one full resync with nothing changed (must be 0).
+//   - the writes of one full resync with nothing changed (must be 0);
+//   - where the CPU went in each phase (bench/cpu.ts), per process, the operator apart.
 // Usage: node bench/scale.ts [experiments]   (figures are reported, never asserted)
 //   SMSX_BENCH_BARE=before|after|skip   when the bare client runs (default before; its namespace is
 //                                       deleted before the operator starts)
@@ -17,6 +18,7 @@
 import path from 'node:path';
 import { freePort } from '../hack/cluster/control-plane.ts';
 import { runBareClient, type BareClientResult } from './bare-client.ts';
+import { cpuBetween, cpuByCommand, cpuLine } from './cpu.ts';
 import { confineLikeTheManifest, heapAfterGc, mib, processMemory, rssByMapping, type HeapFigures, type ProcessMemory } from './memory.ts';
 import type { OperatorProcess } from '../test/support/operator.ts';
 import { experimentManifest, startBenchCluster, startOperator, sumSamples, waitForReady, type BenchCluster } from './support.ts';
@@ -35,12 +37,14 @@ if (!['before', 'after', 'skip'].includes(BARE)) throw new Error(`SMSX_BENCH_BAR
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function bareRun(cluster: BenchCluster): Promise<BareClientResult> {
+async function bareRun(cluster: BenchCluster): Promise<BareClientResult & { cpu: string }> {
   console.log(`Bare client: ${COUNT} experiments in ${BARE_NAMESPACE}`);
   await cluster.kubectl(['create', 'namespace', BARE_NAMESPACE]);
+  const cpuBefore = await cpuByCommand();
   const result = await runBareClient(cluster, BARE_NAMESPACE, COUNT);
-  console.log(`  bare client: all ${result.deployments} Deployments Available in ${result.seconds.toFixed(1)} s`);
-  return result;
+  const cpu = cpuLine(cpuBetween(cpuBefore, await cpuByCommand()));
+  console.log(`  bare client: all ${result.deployments} Deployments Available in ${result.seconds.toFixed(1)} s; CPU: ${cpu}`);
+  return { ...result, cpu };
 }
 
 const cluster = await startBenchCluster();
@@ -52,7 +56,7 @@ try {
     `Operator in memory cgroup ${cgroup.path} (limit ${container.memoryLimit} from config/manager/manager.yaml), ` +
       `env ${JSON.stringify(container.env)}`,
   );
-  let bare: BareClientResult | undefined;
+  let bare: (BareClientResult & { cpu: string }) | undefined;
   if (BARE === 'before') {
     bare = await bareRun(cluster);
     // The operator starts on a control plane without the bare client's objects and pods.
@@ -78,11 +82,14 @@ try {
   const rssAtStart = (await processMemory(pid))?.rssBytes;
 
   const requestsBefore = await requestsBy();
+  const operatorNamed = new Map([[pid, 'operator']]);
+  const cpuBefore = await cpuByCommand(operatorNamed);
   const startedAt = performance.now();
   await cluster.kubectl(['create', '-n', NAMESPACE, '-f', '-'], experimentManifest(COUNT));
   console.log(`Operator: created ${COUNT} experiments in ${((performance.now() - startedAt) / 1000).toFixed(1)} s`);
   const ready = await waitForReady(cluster, NAMESPACE, COUNT, { startedAt, alive: () => operator.alive });
   const readySeconds = (performance.now() - startedAt) / 1000;
+  const cpuUntilReady = cpuBetween(cpuBefore, await cpuByCommand(operatorNamed));
   const requestsAfter = await requestsBy().catch(() => undefined);
   const peakAtReady = await processMemory(pid);
 
@@ -134,6 +141,8 @@ try {
   if (bare) {
     console.log(`  bare client (${BARE})          ${bare.seconds.toFixed(1)} s   ratio ${(readySeconds / bare.seconds).toFixed(2)}`);
   }
+  console.log(`  CPU until all Ready           ${cpuLine(cpuUntilReady)}`);
+  if (bare) console.log(`  CPU of the bare client's run  ${bare.cpu}`);
   console.log(
     `  API requests per experiment   ${perExperiment(requestTotal)} until all Ready` +
       (requests ? ` (${VERBS.filter((verb) => (requests[verb] ?? 0) > 0).map((verb) => `${verb} ${perExperiment(requests[verb] ?? 0)}`).join(', ')})` : '') +
@@ -156,6 +165,7 @@ try {
       readySeconds,
       ready,
       bareSeconds: bare?.seconds,
+      cpuUntilReady: Object.fromEntries(cpuUntilReady.map(({ command, seconds }) => [command, Math.round(seconds)])),
       bareAppliesPerExperiment: bare ? bare.applies / COUNT : undefined,
       requestsPerExperiment: requestTotal / COUNT,
       requests,

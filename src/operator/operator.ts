@@ -4,7 +4,7 @@
 import type { AddressInfo } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { smsExperimentSchema, type SmsExperiment } from '../crd/schema.ts';
-import { createApplier } from './apply/applier.ts';
+import { createApplier, type LiveObjectReader } from './apply/applier.ts';
 import type { OperatorConfig } from './config.ts';
 import { experimentKey, keysOfExperiment, keysOfOwner, ownedResourceTypes, SMS_EXPERIMENT } from './controller/experiment.ts';
 import { describeMissingCrds, describeUnservedApis, findMissingCrds, findUnservedApis, usedResourceTypes } from './controller/preflight.ts';
@@ -141,6 +141,7 @@ export async function startOperator({ config, logger, kubeConfig, clock = system
   const owned = perOwnedKind((type) => ({
     ...common,
     labelSelector: EXPERIMENT_LABEL,
+    indexLabel: EXPERIMENT_LABEL,
     schema: liveObjectSchema,
     cacheReceivedObjects: true,
     // The no-op check reads whole objects, but of managedFields only who manages which
@@ -173,6 +174,7 @@ export async function startOperator({ config, logger, kubeConfig, clock = system
           type: POD,
           namespace,
           labelSelector: EXPERIMENT_LABEL,
+          indexLabel: EXPERIMENT_LABEL,
           schema: liveObjectSchema,
           cacheReceivedObjects: true,
           // Only the metadata and the container names are read (the sidecar check).
@@ -207,7 +209,8 @@ export async function startOperator({ config, logger, kubeConfig, clock = system
     logger,
     clock,
   });
-  const applier = createApplier({ client, cache: owned, unlabelled, fieldManager: config.fieldManager });
+  const ownedObjects = experimentObjects(owned);
+  const applier = createApplier({ client, cache: ownedObjects, unlabelled, fieldManager: config.fieldManager });
   const reconcile = createReconciler({
     experiments: {
       lookup: (namespace, name) => experiments.lookup(SMS_EXPERIMENT, namespace, name),
@@ -215,8 +218,8 @@ export async function startOperator({ config, logger, kubeConfig, clock = system
         for (const informer of experiments.informers) yield* informer.entries();
       },
     },
-    liveObjects: owned,
-    pods,
+    liveObjects: ownedObjects,
+    pods: experimentObjects(pods),
     applier,
     recorder,
     metrics,
@@ -240,7 +243,7 @@ export async function startOperator({ config, logger, kubeConfig, clock = system
             for (const informer of experiments.informers) yield* informer.entries();
           },
           prometheus: createPrometheusClient({ baseUrl: prometheusUrl }),
-          writer: createApplier({ client, cache: owned, fieldManager: `${config.fieldManager}-analysis` }),
+          writer: createApplier({ client, cache: ownedObjects, fieldManager: `${config.fieldManager}-analysis` }),
           recorder,
           metrics,
           clock,
@@ -382,4 +385,12 @@ async function checkCrds(client: KubeClient, config: OperatorConfig, logger: Log
     logger.warn({ missingCrds: missing.monitoring }, 'Skipped monitoring objects for every experiment (--skip-monitoring)');
   }
   return !config.skipMonitoring;
+}
+
+/** An informer set indexed by the experiment label, read as one experiment's objects. */
+function experimentObjects(set: InformerSet<LiveObject>): LiveObjectReader {
+  return {
+    get: (type, namespace, name) => set.get(type, namespace, name),
+    listOfExperiment: (type, namespace, experiment) => set.listByLabel(type, namespace, experiment),
+  };
 }

@@ -21,7 +21,11 @@ import { resourceTypeOf, type ResourceType, type TypeRef } from '../kube/resourc
 /** Read access to the informer caches of the owned kinds. */
 export interface LiveObjectReader {
   get(type: TypeRef, namespace: string, name: string): LiveObject | undefined;
-  list(type: TypeRef, namespace: string): readonly LiveObject[];
+  /**
+   * The objects of this type and namespace labelled as the named experiment's: an index of the
+   * cache, so a pass costs what its own experiment holds, not what the namespace holds.
+   */
+  listOfExperiment(type: TypeRef, namespace: string, experiment: string): readonly LiveObject[];
 }
 
 /**
@@ -204,7 +208,7 @@ export function createApplier({ client, cache, unlabelled, fieldManager }: Appli
       const kept = new Set(keep.map(objectKey));
       const deleted: ObjectRef[] = [];
       for (const type of types) {
-        for (const live of cache.list(type, owner.namespace)) {
+        for (const live of cache.listOfExperiment(type, owner.namespace, owner.name)) {
           const ref = { ...refOf(live), apiVersion: type.apiVersion, kind: type.kind };
           if (!isControlledBy(live, owner) || kept.has(objectKey(ref))) continue;
           try {

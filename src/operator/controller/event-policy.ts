@@ -1,8 +1,11 @@
 // Which Events a pass records: one per condition transition that tells something new, Warning only
 // for bad news, and none that would repeat the Warning a failure records of its own. What is left out
-// says nothing Ready's own event does not: Progressing moving in the same pass as Ready (the
-// rollout started or finished), and the healthy starting state of a new experiment's Progressing
-// and Degraded. Each event is an API write, and `kubectl describe` reads better without echoes.
+// says nothing Ready's own event or the status does not: Progressing moving in the same pass as
+// Ready (the rollout started or finished), and a new experiment's healthy starting state (Ready
+// False while its pods start or its traffic is held, Progressing True, Degraded False): `kubectl get
+// smsx` shows that at once, and the first news is Ready becoming True or something going wrong.
+// Each event is an API write (500 experiments created at once: 500 writes that repeat the status),
+// and `kubectl describe` reads better without echoes.
 import type { SmsExperimentStatus } from '../../crd/schema.ts';
 import type { ObjectWriteError, OwnershipConflictError } from '../apply/applier.ts';
 import type { EventDetails, EventType } from '../runtime/events.ts';
@@ -28,7 +31,7 @@ export function transitionEvents(
   for (const { type, from, to } of transitions) {
     if (to.reason === failureReason) continue;
     const bad = isBadNews(type, from, to.status, to.reason);
-    if (!bad && type !== ConditionType.Ready && (from === undefined || (type === ConditionType.Progressing && readyMoved))) continue;
+    if (!bad && (from === undefined ? !(type === ConditionType.Ready && to.status === 'True') : type === ConditionType.Progressing && readyMoved)) continue;
     const details = { reason: to.reason, message: `${type} is ${to.status}: ${to.message}`, fields: { condition: type, from: from ?? 'none', to: to.status } };
     events.push({ type: bad ? 'Warning' : 'Normal', details });
   }

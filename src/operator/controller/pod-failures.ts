@@ -5,7 +5,7 @@
 import type { LiveObjectReader } from '../apply/applier.ts';
 import type { LiveObject } from '../kube/objects.ts';
 import { POD } from '../kube/resources.ts';
-import { COMPONENT_LABEL, EXPERIMENT_LABEL, ROLE_LABEL, type PlannedWorkload } from '../render/index.ts';
+import { COMPONENT_LABEL, ROLE_LABEL, type PlannedWorkload } from '../render/index.ts';
 
 /**
  * Waiting reasons that waiting does not fix: the kubelet backs off restarting a crashed container, or
@@ -44,7 +44,7 @@ export interface PodFailure {
 
 /** Every failing container of the experiment's running (not terminating) pods, per Deployment. */
 export function podFailures(experiment: string, namespace: string, workloads: readonly PlannedWorkload[], pods: LiveObjectReader): PodFailure[] {
-  const own = pods.list(POD, namespace).filter((pod) => pod.metadata.deletionTimestamp === undefined && pod.metadata.labels?.[EXPERIMENT_LABEL] === experiment);
+  const own = pods.listOfExperiment(POD, namespace, experiment).filter((pod) => pod.metadata.deletionTimestamp === undefined);
   const failures: PodFailure[] = [];
   for (const workload of workloads) {
     for (const pod of own) {

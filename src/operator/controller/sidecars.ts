@@ -4,7 +4,7 @@
 import type { LiveObjectReader } from '../apply/applier.ts';
 import type { LiveObject } from '../kube/objects.ts';
 import { POD } from '../kube/resources.ts';
-import { COMPONENT_LABEL, EXPERIMENT_LABEL, ROLE_LABEL, type PlannedWorkload } from '../render/index.ts';
+import { COMPONENT_LABEL, ROLE_LABEL, type PlannedWorkload } from '../render/index.ts';
 
 /** The annotation the injector writes on every pod it injects. */
 export const SIDECAR_STATUS_ANNOTATION = 'sidecar.istio.io/status';
@@ -27,7 +27,7 @@ export interface SidecarGap {
 
 /** Per Deployment with running (not terminating) pods lacking the sidecar: how many of how many. */
 export function sidecarGaps(experiment: string, namespace: string, workloads: readonly PlannedWorkload[], pods: LiveObjectReader): SidecarGap[] {
-  const all = pods.list(POD, namespace).filter((pod) => pod.metadata.deletionTimestamp === undefined && pod.metadata.labels?.[EXPERIMENT_LABEL] === experiment);
+  const all = pods.listOfExperiment(POD, namespace, experiment).filter((pod) => pod.metadata.deletionTimestamp === undefined);
   const gaps: SidecarGap[] = [];
   for (const workload of workloads) {
     const own = all.filter((pod) => pod.metadata.labels?.[COMPONENT_LABEL] === workload.component && pod.metadata.labels[ROLE_LABEL] === workload.role);

@@ -82,6 +82,11 @@ export interface ResourceInformerOptions<T> {
    * of a Namespace whose labels changed).
    */
   keysOf: (object: { metadata: LiveMetadata }) => string | readonly string[] | undefined;
+  /**
+   * A label whose values index the cache (listByLabel): a pass reads its own experiment's objects
+   * without walking every object of the namespace, which made each pass cost O(all experiments).
+   */
+  indexLabel?: string;
   /** Must only enqueue: informer callbacks are synchronous and run on the watch stream. */
   enqueue: (key: string) => void;
   client: KubeClient;
@@ -110,6 +115,8 @@ export class ResourceInformer<T> {
   readonly #backoff: BackoffPolicy;
   readonly #logger: Logger;
   readonly #entries = new Map<string, CacheEntry<T>>();
+  /** `namespace/value of indexLabel` → the cache keys of the entries carrying it. */
+  readonly #byLabel = new Map<string, Set<string>>();
   #informer: (Informer<KubernetesObject> & ObjectCache<KubernetesObject>) | undefined;
   #listed = false;
   #synced = false;
@@ -175,6 +182,38 @@ export class ResourceInformer<T> {
       if (entry.valid && (namespace === undefined || entry.metadata.namespace === namespace)) objects.push(entry.object);
     }
     return objects;
+  }
+
+  /** Valid objects of the namespace whose indexLabel has this value (all of them filtered, without an index). */
+  listByLabel(namespace: string, value: string): T[] {
+    const label = this.#options.indexLabel;
+    if (label === undefined) throw new Error(`the ${this.describe()} cache has no label index`);
+    const objects: T[] = [];
+    for (const cacheKey of this.#byLabel.get(`${namespace}/${value}`) ?? []) {
+      const entry = this.#entries.get(cacheKey);
+      if (entry?.valid) objects.push(entry.object);
+    }
+    return objects;
+  }
+
+  #unindex(cacheKey: string): void {
+    const label = this.#options.indexLabel;
+    const value = label === undefined ? undefined : this.#entries.get(cacheKey)?.metadata.labels?.[label];
+    if (value === undefined) return;
+    const indexKey = `${cacheKey.slice(0, cacheKey.indexOf('/'))}/${value}`;
+    const keys = this.#byLabel.get(indexKey);
+    keys?.delete(cacheKey);
+    if (keys?.size === 0) this.#byLabel.delete(indexKey);
+  }
+
+  #index(cacheKey: string, metadata: LiveMetadata): void {
+    const label = this.#options.indexLabel;
+    const value = label === undefined ? undefined : metadata.labels?.[label];
+    if (value === undefined) return;
+    const indexKey = `${metadata.namespace}/${value}`;
+    let keys = this.#byLabel.get(indexKey);
+    if (keys === undefined) this.#byLabel.set(indexKey, (keys = new Set()));
+    keys.add(cacheKey);
   }
 
   /** Every entry, valid or not: what a resync enqueues. */
@@ -262,6 +301,8 @@ export class ResourceInformer<T> {
       return;
     }
     const cacheKey = `${metadata.data.namespace}/${metadata.data.name}`;
+    // The label may have changed: the entry leaves its old index slot before it takes its new one.
+    this.#unindex(cacheKey);
     if (event === 'delete') {
       this.#entries.delete(cacheKey);
     } else {
@@ -280,6 +321,7 @@ export class ResourceInformer<T> {
         this.#entries.set(cacheKey, { valid: false, error, metadata: metadata.data, raw });
         this.#logger.warn({ namespace: metadata.data.namespace, name: metadata.data.name, error }, 'Cached object that failed validation');
       }
+      this.#index(cacheKey, metadata.data);
     }
     const keys = this.#options.keysOf({ metadata: metadata.data });
     if (typeof keys === 'string') this.#options.enqueue(keys);
@@ -334,6 +376,10 @@ export class InformerSet<T> {
 
   list(type: TypeRef, namespace: string): T[] {
     return this.#informerFor(type, namespace)?.list(namespace) ?? [];
+  }
+
+  listByLabel(type: TypeRef, namespace: string, value: string): T[] {
+    return this.#informerFor(type, namespace)?.listByLabel(namespace, value) ?? [];
   }
 
   /** True when a watch of this type covers the namespace and has listed it: a miss is then an answer. */

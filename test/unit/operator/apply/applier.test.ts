@@ -38,7 +38,8 @@ class FakeCache implements LiveObjectReader {
     );
   }
 
-  list(type: TypeRef, namespace: string): readonly LiveObject[] {
+  /** The fake holds one experiment's objects (labels aside): prune must still check who controls each. */
+  listOfExperiment(type: TypeRef, namespace: string): readonly LiveObject[] {
     return this.objects.filter((o) => typeKey(o) === typeKey(type) && o.metadata.namespace === namespace);
   }
 }

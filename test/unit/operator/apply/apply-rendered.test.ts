@@ -6,7 +6,7 @@ import { createApplier, type LiveObjectReader } from '../../../../src/operator/a
 import { experimentOwner, ownedResourceTypes } from '../../../../src/operator/controller/experiment.ts';
 import { liveObjectSchema, refOf, type LiveObject } from '../../../../src/operator/kube/objects.ts';
 import { resourceTypeOf, typeKey, type TypeRef } from '../../../../src/operator/kube/resources.ts';
-import { render } from '../../../../src/operator/render/index.ts';
+import { EXPERIMENT_LABEL, render } from '../../../../src/operator/render/index.ts';
 import { FakeKubeClient } from '../support/fake-kube.ts';
 
 const owner = experimentOwner({ namespace: 'team-a', name: 'sms-app', uid: '0b6c1f5e-1111-4d2a-9c1e-000000000001' });
@@ -36,11 +36,11 @@ class StoredObjects implements LiveObjectReader {
   }
 
   get(type: TypeRef, namespace: string, name: string): LiveObject | undefined {
-    return this.list(type, namespace).find((o) => o.metadata.name === name);
+    return this.#all().find((o) => typeKey(o) === typeKey(type) && o.metadata.namespace === namespace && o.metadata.name === name);
   }
 
-  list(type: TypeRef, namespace: string): LiveObject[] {
-    return this.#all().filter((o) => typeKey(o) === typeKey(type) && o.metadata.namespace === namespace);
+  listOfExperiment(type: TypeRef, namespace: string, experiment: string): LiveObject[] {
+    return this.#all().filter((o) => typeKey(o) === typeKey(type) && o.metadata.namespace === namespace && o.metadata.labels?.[EXPERIMENT_LABEL] === experiment);
   }
 }
 

@@ -20,13 +20,18 @@ describe('event policy', () => {
   const starting = status({ Ready: 'False DeploymentsNotReady', Progressing: 'True RolloutInProgress', Degraded: 'False Reconciled' });
   const ready = status({ Ready: 'True Reconciled', Progressing: 'False Reconciled', Degraded: 'False Reconciled' });
 
-  it('records one Normal event for a new experiment whose pods are starting', () => {
-    assert.deepEqual(summary(undefined, starting), ['Normal Ready is False (DeploymentsNotReady)']);
+  it('records nothing for a new experiment whose pods are starting or whose traffic is held: the status says so', () => {
+    assert.deepEqual(summary(undefined, starting), []);
+    const held = status({ Ready: 'False TrafficHeld', Progressing: 'True RolloutInProgress', Degraded: 'False Reconciled' });
+    assert.deepEqual(summary(undefined, held), []);
   });
 
-  it('records a new experiment that starts degraded', () => {
+  it('records a new experiment that is Ready at once, and one that starts degraded or failing', () => {
+    assert.deepEqual(summary(undefined, ready), ['Normal Ready is True (Reconciled)']);
     const degraded = status({ Ready: 'False DeploymentsNotReady', Progressing: 'True RolloutInProgress', Degraded: 'True MonitoringCRDsMissing' });
-    assert.deepEqual(summary(undefined, degraded), ['Normal Ready is False (DeploymentsNotReady)', 'Warning Degraded is True (MonitoringCRDsMissing)']);
+    assert.deepEqual(summary(undefined, degraded), ['Warning Degraded is True (MonitoringCRDsMissing)']);
+    const conflict = status({ Ready: 'False HostConflict', Progressing: 'False HostConflict', Degraded: 'True HostConflict' });
+    assert.deepEqual(summary(undefined, conflict), ['Warning Ready is False (HostConflict)', 'Warning Degraded is True (HostConflict)']);
   });
 
   it('records Ready, not Progressing, when both move in one pass', () => {

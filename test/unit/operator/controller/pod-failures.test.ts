@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { podFailureMessage, podFailures, type ContainerStatusShape } from '../../../../src/operator/controller/pod-failures.ts';
 import type { LiveObject } from '../../../../src/operator/kube/objects.ts';
-import type { PlannedWorkload } from '../../../../src/operator/render/index.ts';
+import { EXPERIMENT_LABEL, type PlannedWorkload } from '../../../../src/operator/render/index.ts';
 
 const workloads: PlannedWorkload[] = [
   { component: 'app', role: 'stable', deployment: 'demo-app', version: 'v1', replicas: 1 },
@@ -22,7 +22,11 @@ function pod(name: string, role: string, statuses: ContainerStatusShape[], extra
   };
 }
 
-const reader = (pods: LiveObject[]) => ({ get: () => undefined, list: () => pods });
+// The operator's pod cache answers by its experiment-label index (informers.ts listByLabel).
+const reader = (pods: LiveObject[]) => ({
+  get: () => undefined,
+  listOfExperiment: (_type: unknown, _namespace: string, experiment: string) => pods.filter((pod) => pod.metadata.labels?.[EXPERIMENT_LABEL] === experiment),
+});
 const crashLoop: ContainerStatusShape = { name: 'app', restartCount: 4, state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 1m20s' } }, lastState: { terminated: { exitCode: 1 } } };
 
 describe('pod failures', () => {

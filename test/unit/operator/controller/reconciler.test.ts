@@ -12,7 +12,7 @@ import type { CacheEntry } from '../../../../src/operator/runtime/informers.ts';
 import type { ReconcileResult } from '../../../../src/operator/runtime/metrics.ts';
 import { liveMetadataSchema, refOf, type DesiredObject, type LiveObject, type ObjectRef } from '../../../../src/operator/kube/objects.ts';
 import { createReconciler, PREVIOUS_INCARNATION_BOUND_MS, PREVIOUS_INCARNATION_RETRY_MS, ReconcileError } from '../../../../src/operator/controller/reconciler.ts';
-import { render, RenderError, renderPlan } from '../../../../src/operator/render/index.ts';
+import { EXPERIMENT_LABEL, render, RenderError, renderPlan } from '../../../../src/operator/render/index.ts';
 import { ownedResourceTypes } from '../../../../src/operator/controller/experiment.ts';
 import { typeKey, type ResourceType, type TypeRef } from '../../../../src/operator/kube/resources.ts';
 import { FakeKubeClient } from '../support/fake-kube.ts';
@@ -46,8 +46,8 @@ class FakeCache implements LiveObjectReader {
     return this.objects.find((o) => typeKey(o) === typeKey(type) && o.metadata.namespace === namespace && o.metadata.name === name);
   }
 
-  list(type: TypeRef, namespace: string): readonly LiveObject[] {
-    return this.objects.filter((o) => typeKey(o) === typeKey(type) && o.metadata.namespace === namespace);
+  listOfExperiment(type: TypeRef, namespace: string, experiment: string): readonly LiveObject[] {
+    return this.objects.filter((o) => typeKey(o) === typeKey(type) && o.metadata.namespace === namespace && o.metadata.labels?.[EXPERIMENT_LABEL] === experiment);
   }
 
   /** Every desired Deployment as the controller reports it once its pods are up. */
@@ -228,13 +228,12 @@ describe('reconciler', () => {
       assert.deepEqual(reconciles, [{ result: 'success', reason: undefined }]);
     });
 
-    it('records one metric per condition transition, and one event for a new experiment: pods starting is Normal', async () => {
+    it('records one metric per condition transition, and no event for a new experiment whose pods are starting', async () => {
       const { reconcile, store, events, transitions } = setup();
       store(experiment());
       await reconcile(KEY);
-      // Progressing=True and Degraded=False are a new experiment's starting state: Ready's event says it.
-      assert.deepEqual(events.map((e) => `${e.type} ${e.reason}`), ['Normal DeploymentsNotReady']);
-      assert.match(events[0]?.message ?? '', /^Ready is False: Deployment demo-app does not exist yet/);
+      // Ready=False while pods start, Progressing=True, Degraded=False: the starting state the status shows.
+      assert.deepEqual(events.map((e) => `${e.type} ${e.reason}`), []);
       assert.deepEqual(transitions, ['Ready=False DeploymentsNotReady', 'Progressing=True RolloutInProgress', 'Degraded=False Reconciled']);
     });
   });
@@ -254,7 +253,8 @@ describe('reconciler', () => {
     });
 
     it('does not repeat a write (or its events) while the cache still holds the status from before it', async () => {
-      const { reconcile, applier, store, events } = setup();
+      // Without the monitoring CRDs a new experiment starts Degraded: its first pass records a Warning.
+      const { reconcile, applier, store, events } = setup({ monitoring: false });
       store(experiment());
       await reconcile(KEY);
       await reconcile(KEY); // the cache has not seen the first write yet

@@ -96,7 +96,7 @@ describe('traffic gate', () => {
     const objects = render(experiment) as unknown as LiveObject[];
     const cache: LiveObjectReader = {
       get: (type: TypeRef, namespace: string, name: string) => objects.find((o) => typeKey(o) === typeKey(type) && o.metadata.namespace === namespace && o.metadata.name === name),
-      list: () => [],
+      listOfExperiment: () => [],
     };
     const live = liveRoutingOf(cache, { apiVersion: 'experiments.sms-app.io/v1alpha1', kind: 'SmsExperiment', namespace: 'team', name: 'demo', uid: 'u1' });
     assert.deepEqual(Object.fromEntries(live.appWeights), { v1: 70, v2: 30 });

@@ -126,7 +126,7 @@ describe('slim', () => {
           lastState: { terminated: { exitCode: 1, reason: 'Error' } },
         }],
       });
-      const cache = { get: () => undefined, list: () => [liveObjectSchema.parse(crashing)] };
+      const cache = { get: () => undefined, listOfExperiment: () => [liveObjectSchema.parse(crashing)] };
       const failures = podFailures('demo', 'ns', [{ component: 'app', role: 'stable', deployment: 'web', version: 'v1', replicas: 1 }], cache);
       assert.deepEqual(failures, [{ deployment: 'web', pod: 'web-1', container: 'app', reason: 'CrashLoopBackOff', restarts: 3, exitCode: 1, message: 'back-off 40s restarting failed container=app' }]);
     });
@@ -139,7 +139,7 @@ describe('slim', () => {
       assert.equal(hasSidecar(liveObjectSchema.parse(slimPod(without))), false);
       const annotated = liveObjectSchema.parse(slimPod(pod({ annotations: { 'sidecar.istio.io/status': '{}' } })));
       assert.equal(hasSidecar(annotated), true);
-      const cache = { get: () => undefined, list: () => [liveObjectSchema.parse(slimPod(without))] };
+      const cache = { get: () => undefined, listOfExperiment: () => [liveObjectSchema.parse(slimPod(without))] };
       const gaps = sidecarGaps('demo', 'ns', [{ component: 'app', role: 'stable', deployment: 'web', version: 'v1', replicas: 1 }], cache);
       assert.deepEqual(gaps, [{ deployment: 'web', withoutSidecar: 1, pods: 1 }]);
     });

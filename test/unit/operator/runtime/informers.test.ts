@@ -195,6 +195,34 @@ describe('informers', () => {
       assert.equal(informer.list('ns').length, 1);
     });
 
+    it('indexes the cache by a label: an object moves when its label changes and leaves on delete', async () => {
+      const label = 'experiments.sms-app.io/experiment';
+      const { informer, listWatch } = setup({ schema: liveObjectSchema, keysOf: keysOfOwner, indexLabel: label, cacheReceivedObjects: true });
+      informer.start();
+      await flushPromises();
+      const labelled = (name: string, experiment: string | undefined, resourceVersion = '1', namespace = 'ns'): KubernetesObject => ({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name, namespace, resourceVersion, ...(experiment === undefined ? {} : { labels: { [label]: experiment } }) },
+      });
+      const names = (experiment: string, namespace = 'ns') => informer.listByLabel(namespace, experiment).map((object) => object.metadata.name).sort();
+      listWatch().emit('add', labelled('a-1', 'a'));
+      listWatch().emit('add', labelled('a-2', 'a'));
+      listWatch().emit('add', labelled('b-1', 'b'));
+      listWatch().emit('add', labelled('loose', undefined));
+      listWatch().emit('add', labelled('a-1', 'a', '1', 'other'));
+      assert.deepEqual(names('a'), ['a-1', 'a-2']);
+      assert.deepEqual(names('a', 'other'), ['a-1'], 'the index is per namespace');
+      listWatch().emit('update', labelled('a-2', 'b', '2'));
+      assert.deepEqual([names('a'), names('b')], [['a-1'], ['a-2', 'b-1']], 'a relabelled object moves');
+      listWatch().emit('update', labelled('b-1', undefined, '2'));
+      listWatch().emit('delete', labelled('a-1', 'a', '2'));
+      assert.deepEqual([names('a'), names('b')], [[], ['a-2']], 'an unlabelled or deleted object leaves');
+      assert.equal(informer.list('ns').length, 3, 'the cache itself still holds every object');
+      const plain = setup({ schema: liveObjectSchema, keysOf: keysOfOwner }).informer;
+      assert.throws(() => plain.listByLabel('ns', 'a'), /has no label index/);
+    });
+
     it('caches the received object itself with cacheReceivedObjects, and a parsed copy without', async () => {
       for (const cacheReceivedObjects of [true, false]) {
         const { informer, listWatch } = setup({ schema: liveObjectSchema, keysOf: keysOfOwner, cacheReceivedObjects });
