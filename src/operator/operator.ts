@@ -27,12 +27,14 @@ import {
   ResourceInformer,
   startPeriodicResync,
   type InformerFactory,
+  type LiveMetadata,
   type ResourceInformerOptions,
 } from './runtime/informers.ts';
 import { LeaderElector } from './runtime/leader-election.ts';
 import type { Logger } from './runtime/logging.ts';
 import { createMetrics } from './runtime/metrics.ts';
 import { WorkQueue } from './runtime/work-queue.ts';
+import { OwnWrites } from './runtime/own-writes.ts';
 
 /** The `reportingController` of the operator's Events. */
 export const REPORTING_CONTROLLER = 'experiments.sms-app.io/sms-experiment-operator';
@@ -88,6 +90,9 @@ export async function startOperator({ config, logger, kubeConfig, clock = system
   const enqueue = (key: string) => queue?.add(key);
   // Passes that only check (start-up, resync, after an outage) wait behind keys something changed.
   const enqueueInBackground = (key: string) => queue?.add(key, { background: true });
+  // The reconciler's own writes: their watch events are cached without a pass of their own.
+  const ownWrites = new OwnWrites();
+  const isOwnWrite = (type: ResourceType) => (metadata: LiveMetadata) => ownWrites.isEcho(type.kind, metadata);
   const informerFactory = makeInformer ?? clientNodeInformerFactory(kubeConfig);
   const watchedNamespaces = config.namespaces === 'all' ? [undefined] : config.namespaces;
   const common = {
@@ -114,6 +119,9 @@ export async function startOperator({ config, logger, kubeConfig, clock = system
           // the reconciler reads the status of an invalid experiment from it).
           slim: slimManagedFields,
           releaseAfterParse: true,
+          // The reconciler's status writes; the analysis loop writes through an applier of its own,
+          // whose writes (status.progression sets the weights) must reach the reconciler.
+          isOwnWrite: isOwnWrite(SMS_EXPERIMENT),
           keysOf: keysOfExperiment,
         }),
     ),
@@ -142,6 +150,7 @@ export async function startOperator({ config, logger, kubeConfig, clock = system
     ...common,
     labelSelector: EXPERIMENT_LABEL,
     indexLabel: EXPERIMENT_LABEL,
+    isOwnWrite: isOwnWrite(type),
     schema: liveObjectSchema,
     cacheReceivedObjects: true,
     // The no-op check reads whole objects, but of managedFields only who manages which
@@ -210,7 +219,13 @@ export async function startOperator({ config, logger, kubeConfig, clock = system
     clock,
   });
   const ownedObjects = experimentObjects(owned);
-  const applier = createApplier({ client, cache: ownedObjects, unlabelled, fieldManager: config.fieldManager });
+  const applier = createApplier({
+    client,
+    cache: ownedObjects,
+    unlabelled,
+    fieldManager: config.fieldManager,
+    onWritten: (kind, written) => ownWrites.record(kind, written),
+  });
   const reconcile = createReconciler({
     experiments: {
       lookup: (namespace, name) => experiments.lookup(SMS_EXPERIMENT, namespace, name),

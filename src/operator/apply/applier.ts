@@ -2,6 +2,7 @@
 // object another owner created, skipping objects the cache shows already up to date, pruning owned
 // objects that are no longer desired, and applying /status. It knows no kind of owner: the objects
 // arrive labelled and carrying their controller reference (the renderer's job), and it checks that.
+import { z } from 'zod';
 import { apiStatusOf, isApiError, type KubeClient } from '../kube/client.ts';
 import { freshness, withDesiredHash } from './live-diff.ts';
 import {
@@ -118,7 +119,12 @@ export interface ApplierOptions {
   /** Without it, every cache miss is a GET (ownership must be judged on the real object). */
   unlabelled?: UnlabelledObjectReader | undefined;
   fieldManager: string;
+  /** Told of every successful write with the version its response carries (runtime/own-writes.ts). */
+  onWritten?: (kind: string, written: { namespace: string; name: string; resourceVersion?: string | undefined }) => void;
 }
+
+/** Of a status write's response, the version it made (the object itself is not read). */
+const writtenVersionSchema = z.object({ metadata: z.object({ resourceVersion: z.string() }) });
 
 /** An apply response as a live object; undefined when it is not one (the caller falls back to the cache). */
 function parsedResponse(response: unknown): LiveObject | undefined {
@@ -126,7 +132,12 @@ function parsedResponse(response: unknown): LiveObject | undefined {
   return parsed.success ? parsed.data : undefined;
 }
 
-export function createApplier({ client, cache, unlabelled, fieldManager }: ApplierOptions): Applier {
+export function createApplier({ client, cache, unlabelled, fieldManager, onWritten }: ApplierOptions): Applier {
+  const written = (kind: string, response: LiveObject | undefined): LiveObject | undefined => {
+    if (response) onWritten?.(kind, response.metadata);
+    return response;
+  };
+
   async function readLive(type: ResourceType, ref: ObjectRef, owner: OwnerRef): Promise<LiveObject | undefined> {
     // The label-selected cache holds the objects we labelled; the unlabelled watch everything else
     // of the kind (metadata only). Between them a miss means the object does not exist, and a
@@ -178,9 +189,9 @@ export function createApplier({ client, cache, unlabelled, fieldManager }: Appli
       } catch (forced) {
         throw new ObjectWriteError('ApplyFailed', ref, forced);
       }
-      return { object: ref, outcome, why: state.why, tookOverFrom: managers, live: parsedResponse(response) };
+      return { object: ref, outcome, why: state.why, tookOverFrom: managers, live: written(type.kind, parsedResponse(response)) };
     }
-    return { object: ref, outcome, why: state.why, live: response };
+    return { object: ref, outcome, why: state.why, live: written(type.kind, response) };
   }
 
   return {
@@ -233,7 +244,9 @@ export function createApplier({ client, cache, unlabelled, fieldManager }: Appli
       try {
         // Force: the operator is the only writer of this status, so a conflict can only come from
         // a stale manager (e.g. a renamed field manager) whose fields we must take over.
-        await client.apply(type, body, { fieldManager, force: true, subresource: 'status' });
+        const response = await client.apply(type, body, { fieldManager, force: true, subresource: 'status' });
+        const version = writtenVersionSchema.safeParse(response);
+        if (version.success) onWritten?.(type.kind, { ...object, resourceVersion: version.data.metadata.resourceVersion });
         return true;
       } catch (error) {
         if (isApiError(error, 404)) return false;

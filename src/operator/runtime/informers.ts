@@ -87,6 +87,11 @@ export interface ResourceInformerOptions<T> {
    * without walking every object of the namespace, which made each pass cost O(all experiments).
    */
   indexLabel?: string;
+  /**
+   * True for an added or updated object that is exactly the operator's own last write
+   * (runtime/own-writes.ts): it is cached, and enqueues nothing.
+   */
+  isOwnWrite?: (metadata: LiveMetadata) => boolean;
   /** Must only enqueue: informer callbacks are synchronous and run on the watch stream. */
   enqueue: (key: string) => void;
   client: KubeClient;
@@ -323,6 +328,7 @@ export class ResourceInformer<T> {
       }
       this.#index(cacheKey, metadata.data);
     }
+    if (event !== 'delete' && this.#options.isOwnWrite?.(metadata.data) === true) return;
     const keys = this.#options.keysOf({ metadata: metadata.data });
     if (typeof keys === 'string') this.#options.enqueue(keys);
     else for (const key of keys ?? []) this.#options.enqueue(key);

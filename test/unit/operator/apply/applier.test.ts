@@ -304,6 +304,25 @@ describe('apply', () => {
   });
 
   describe('applyStatus', () => {
+    it('tells onWritten of each write with the version its response carries, and nothing of a no-op', async () => {
+      const client = new FakeKubeClient();
+      let version = 10;
+      const apply = client.apply.bind(client);
+      client.apply = async (type, body, options) => {
+        const stored = (await apply(type, body, options)) as { metadata: object };
+        return { ...stored, metadata: { ...stored.metadata, resourceVersion: String(++version) } };
+      };
+      const cache = new FakeCache();
+      const written: string[] = [];
+      const applier = createApplier({ client, cache, fieldManager: MANAGER, onWritten: (kind, object) => written.push(`${kind} ${object.name}@${object.resourceVersion ?? '-'}`) });
+      const created = await applier.applyObject(deployment, owner);
+      assert.ok(created.live);
+      cache.objects.push(created.live);
+      assert.equal((await applier.applyObject(deployment, owner)).outcome, 'unchanged');
+      await applier.applyStatus(SMS_EXPERIMENT, { namespace: 'ns', name: 'demo' }, { observedGeneration: 2 });
+      assert.deepEqual(written, [`Deployment ${deployment.metadata.name}@11`, 'SmsExperiment demo@12']);
+    });
+
     it('applies the status subresource with force under the field manager', async () => {
       const { client, applier } = setup();
       assert.equal(await applier.applyStatus(SMS_EXPERIMENT, { namespace: 'ns', name: 'demo' }, { observedGeneration: 2 }), true);

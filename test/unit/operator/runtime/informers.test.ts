@@ -223,6 +223,24 @@ describe('informers', () => {
       assert.throws(() => plain.listByLabel('ns', 'a'), /has no label index/);
     });
 
+    it('caches the operator\'s own writes without enqueueing them; deletes always enqueue', async () => {
+      const own = new Set(['a-v1@2']);
+      const { informer, enqueued, listWatch } = setup({
+        schema: liveObjectSchema,
+        keysOf: keysOfOwner,
+        isOwnWrite: (metadata) => own.has(`${metadata.name}@${metadata.resourceVersion ?? ''}`),
+      });
+      informer.start();
+      await flushPromises();
+      listWatch().emit('add', ownedDeployment('a-v1', 'exp-a', '1'));
+      listWatch().emit('update', ownedDeployment('a-v1', 'exp-a', '2'));
+      assert.equal(informer.get('ns', 'a-v1')?.metadata.resourceVersion, '2', 'cached all the same');
+      listWatch().emit('update', ownedDeployment('a-v1', 'exp-a', '3'));
+      own.add('a-v1@4');
+      listWatch().emit('delete', ownedDeployment('a-v1', 'exp-a', '4'));
+      assert.deepEqual(enqueued, ['ns/exp-a', 'ns/exp-a', 'ns/exp-a'], 'the add, version 3 and the delete');
+    });
+
     it('caches the received object itself with cacheReceivedObjects, and a parsed copy without', async () => {
       for (const cacheReceivedObjects of [true, false]) {
         const { informer, listWatch } = setup({ schema: liveObjectSchema, keysOf: keysOfOwner, cacheReceivedObjects });
