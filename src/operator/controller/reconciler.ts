@@ -169,10 +169,18 @@ async function reconcileOnce(options: ReconcilerOptions, written: WrittenStatuse
   const gated = gateTraffic(experiment.spec, servingVersions(plan.workloads, deployments), live);
   // What is desired now: the spec's objects with the routing this pass may put in place.
   const desired: readonly DesiredObject[] = render(experiment, { monitoring, traffic: gated.plan }).objects;
+  // A route to versions that cannot answer is no better than none: a new experiment's
+  // VirtualServices are created once its stable versions answer, with the split already gated, in
+  // one apply instead of a held route first and the split a pass later. Once they exist they are
+  // kept up to date on every pass, whatever the readiness.
+  const routingDeferred =
+    !stableAnswers(plan.workloads, deployments) &&
+    desired.every((object) => object.kind !== 'VirtualService' || options.liveObjects.get(object, namespace, object.metadata.name) === undefined);
+  if (routingDeferred) gated.held.push('routing not created yet: the stable versions have no available pods');
 
   let routed = false;
   let pruned: ObjectRef[] = [];
-  if (failures.length === 0) {
+  if (failures.length === 0 && !routingDeferred) {
     // Wave 2, the routing; wave 3, DestinationRules narrowed to what it names now; then prune.
     const routing = await applier.applyAll(desired.filter((object) => object.kind === 'VirtualService'), owner);
     reports.push(...routing.reports);
@@ -250,6 +258,15 @@ const DEPLOYMENT_REF = { apiVersion: 'apps/v1', kind: 'Deployment' } as const;
 
 function sameObject(a: DesiredObject, b: DesiredObject): boolean {
   return a.kind === b.kind && a.metadata.name === b.metadata.name;
+}
+
+/** Every stable Deployment that should have pods has an available one (the rollout need not be complete). */
+function stableAnswers(workloads: readonly PlannedWorkload[], deployments: readonly DeploymentState[]): boolean {
+  return workloads.every((workload, index) => {
+    const readiness = deployments[index]?.readiness;
+    if (workload.role !== 'stable' || readiness === undefined || readiness.desiredReplicas === 0) return true;
+    return readiness.found && (readiness.availableReplicas ?? 0) >= 1;
+  });
 }
 
 /** The Deployments whose readiness gates traffic, picked by role from the plan. */

@@ -21,6 +21,8 @@ import { memoryLogger } from '../support/memory-logger.ts';
 
 const NAMESPACE = 'team';
 const NAME = 'demo';
+/** The stable versions' Deployments (no role suffix), e.g. demo-app and demo-model. */
+const stableOnly = (name: string) => !/-(canary|shadow)$/.test(name);
 const KEY = `${NAMESPACE}/${NAME}`;
 const UID = 'uid-demo';
 const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -50,9 +52,9 @@ class FakeCache implements LiveObjectReader {
     return this.objects.filter((o) => typeKey(o) === typeKey(type) && o.metadata.namespace === namespace && o.metadata.labels?.[EXPERIMENT_LABEL] === experiment);
   }
 
-  /** Every desired Deployment as the controller reports it once its pods are up. */
-  addAvailableDeployments(desired: readonly DesiredObject[], ownerUid = UID): void {
-    for (const object of desired.filter((o) => o.kind === 'Deployment')) {
+  /** Every desired Deployment (or those `only` picks) as the controller reports it once its pods are up. */
+  addAvailableDeployments(desired: readonly DesiredObject[], ownerUid = UID, only: (name: string) => boolean = () => true): void {
+    for (const object of desired.filter((o) => o.kind === 'Deployment' && only(o.metadata.name))) {
       const replicas = (object.spec as { replicas: number }).replicas;
       this.objects.push({
         apiVersion: 'apps/v1',
@@ -192,12 +194,13 @@ describe('reconciler', () => {
 
   describe('a first pass', () => {
     it('applies everything rendered, routing last, prunes the rest of the owned kinds, and writes the whole status once', async () => {
-      const { reconcile, applier, store, reconciles } = setup();
+      const { reconcile, applier, store, reconciles, cache } = setup();
       const object = experiment();
       store(object);
+      cache.addAvailableDeployments(render(object, { monitoring: true }), UID, stableOnly);
       await reconcile(KEY);
 
-      // No canary pod exists yet: the routing gives it nothing, and the status says so.
+      // The stable versions answer, no canary pod exists yet: the routing gives it nothing, and the status says so.
       const desired = render(object, { monitoring: true, traffic: { weights: { stable: 100, canary: 0 }, canaryHost: false, pairedModel: false, mirrorPercent: 0 } });
       const [staging, routing, narrowed] = applier.applied;
       assert.deepEqual(staging, desired.filter((o) => o.kind !== 'VirtualService'), 'wave 1: everything but the VirtualServices');
@@ -211,11 +214,11 @@ describe('reconciler', () => {
       assert.equal(status?.mode, 'canary');
       assert.deepEqual(status?.weights, { stable: 100, canary: 0 }, 'the weights in effect, not the spec');
       assert.equal(status?.mirrorPercent, 0);
-      assert.equal(status?.ready, '0/4');
+      assert.equal(status?.ready, '2/4');
       assert.deepEqual(status?.replicas?.map((r) => `${r.component}/${r.role}/${r.version}/${r.deployment} ${r.ready}/${r.desired}`), [
-        'app/stable/v1/demo-app 0/1',
+        'app/stable/v1/demo-app 1/1',
         'app/canary/v2/demo-app-canary 0/1',
-        'model/stable/v1/demo-model 0/1',
+        'model/stable/v1/demo-model 1/1',
         'model/canary/v2/demo-model-canary 0/1',
       ]);
       assert.deepEqual(status?.ownedObjects, desired.map(({ apiVersion, kind, metadata }) => ({ apiVersion, kind, name: metadata.name })));
@@ -226,6 +229,39 @@ describe('reconciler', () => {
       });
       assert.match(status?.conditions?.[0]?.message ?? '', /canary weight held at 0% \(spec 10%\): Deployment demo-app-canary does not exist yet/);
       assert.deepEqual(reconciles, [{ result: 'success', reason: undefined }]);
+    });
+
+    it('creates no VirtualService while no stable pod can answer, then the routing with the split in one apply', async () => {
+      const { reconcile, applier, store, cache } = setup();
+      const object = experiment();
+      store(object);
+      await reconcile(KEY);
+      assert.deepEqual(applier.applied.length, 1, 'wave 1 only');
+      assert.ok(applier.applied[0]?.every((o) => o.kind !== 'VirtualService'));
+      const [first] = applier.statuses;
+      assert.equal(first?.weights, undefined, 'no traffic is in effect');
+      assert.equal(first?.claimedHosts, undefined, 'no host is routed yet');
+      assert.deepEqual(conditionsOf(first), { Ready: 'False DeploymentsNotReady', Progressing: 'True RolloutInProgress', Degraded: 'False Reconciled' });
+      assert.match(first?.conditions?.[0]?.message ?? '', /routing not created yet: the stable versions have no available pods/);
+
+      cache.addAvailableDeployments(render(object, { monitoring: true }));
+      store(experiment({ mode: 'canary' }, first));
+      await reconcile(KEY);
+      const routing = applier.applied.slice(1).flat().filter((o) => o.kind === 'VirtualService');
+      assert.deepEqual(routing.map((o) => o.metadata.name).sort(), ['demo-model-vs', 'demo-vs']);
+      assert.match(JSON.stringify(routing.find((o) => o.metadata.name === 'demo-vs')), /"subset":"v2"},"weight":10/);
+      assert.deepEqual(applier.statuses[1]?.weights, { stable: 90, canary: 10 });
+    });
+
+    it('keeps an existing VirtualService up to date even while no stable pod can answer', async () => {
+      const { reconcile, applier, store, cache } = setup();
+      const object = experiment();
+      store(object);
+      const routing = render(object, { monitoring: true }).filter((o) => o.kind === 'VirtualService');
+      cache.objects.push(...routing.map((o) => ({ ...o, metadata: { ...o.metadata, namespace: NAMESPACE } })));
+      await reconcile(KEY);
+      assert.equal(applier.applied.length, 3, 'all three waves');
+      assert.ok(applier.applied[1]?.some((o) => o.kind === 'VirtualService'));
     });
 
     it('records one metric per condition transition, and no event for a new experiment whose pods are starting', async () => {
@@ -240,7 +276,8 @@ describe('reconciler', () => {
 
   describe('writing only on change', () => {
     it('writes nothing and records nothing when the stored status already says it all', async () => {
-      const { reconcile, applier, store, events } = setup();
+      const { reconcile, applier, store, events, cache } = setup();
+      cache.addAvailableDeployments(render(experiment(), { monitoring: true }), UID, stableOnly);
       store(experiment());
       await reconcile(KEY);
       store(experiment({ mode: 'canary' }, applier.statuses[0])); // the watch delivered the write
@@ -287,7 +324,7 @@ describe('reconciler', () => {
     assert.deepEqual(status?.weights, { stable: 90, canary: 10 });
     assert.deepEqual(conditionsOf(status), { Ready: 'True Reconciled', Progressing: 'False Reconciled', Degraded: 'False Reconciled' });
     assert.deepEqual(events.map((e) => e.message.split(':')[0]), ['Ready is True'], 'Progressing moving with Ready is no news of its own');
-    const routing = applier.applied[4]?.find((o) => o.kind === 'VirtualService' && o.metadata.name === 'demo-vs');
+    const routing = applier.applied.flat().find((o) => o.kind === 'VirtualService' && o.metadata.name === 'demo-vs');
     assert.match(JSON.stringify(routing), /"subset":"v2"},"weight":10/);
   });
 
@@ -317,11 +354,13 @@ describe('reconciler', () => {
     const { reconcile, applier, store, cache } = setup();
     const object = experiment({ mode: 'shadow', traffic: { mirrorPercent: 2.5 } });
     store(object);
+    cache.addAvailableDeployments(render(object, { monitoring: true }), UID, stableOnly);
     await reconcile(KEY);
     let status = applier.statuses[0];
     assert.equal(status?.mode, 'shadow');
     assert.deepEqual(status?.weights, { stable: 100, canary: 0 });
     assert.equal(status?.mirrorPercent, 0, 'no shadow pod yet: nothing mirrored');
+    cache.objects.length = 0;
     cache.addAvailableDeployments(render(object, { monitoring: true }));
     store(experiment({ mode: 'shadow', traffic: { mirrorPercent: 2.5 } }, status));
     await reconcile(KEY);
