@@ -189,7 +189,7 @@ export class ResourceInformer<T> {
     return objects;
   }
 
-  /** Valid objects of the namespace whose indexLabel has this value (all of them filtered, without an index). */
+  /** Valid objects of the namespace whose indexLabel has this value; only for an informer with an indexLabel. */
   listByLabel(namespace: string, value: string): T[] {
     const label = this.#options.indexLabel;
     if (label === undefined) throw new Error(`the ${this.describe()} cache has no label index`);
