@@ -16,7 +16,7 @@
 //                                       deleted before the operator starts)
 //   SMSX_BENCH_HEAP_SNAPSHOT=<file>     also writes a heap snapshot after settling (bench/heap-summary.ts reads it)
 //   SMSX_BENCH_NODE_ARGS="<flags>"      node flags for the operator, beside the manifest's, e.g.
-//                                       "--cpu-prof --cpu-prof-dir=/tmp/prof" (written when it stops)
+//                                       "--cpu-prof --cpu-prof-dir=<dir>" (written when it stops)
 import path from 'node:path';
 import { freePort } from '../hack/cluster/control-plane.ts';
 import { runBareClient, type BareClientResult } from './bare-client.ts';
