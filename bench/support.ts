@@ -75,7 +75,8 @@ export interface BenchHttp {
 /**
  * HTTPS to the kubeconfig's API server with its credentials, on one keep-alive Agent: the bare
  * client's requests, and the benchmarks' polls, which must not cost a kubectl process a second on a
- * machine the run saturates. */
+ * machine the run saturates.
+ */
 export async function benchHttp(kubeConfig: KubeConfig, inFlight: number): Promise<BenchHttp> {
   const server = kubeConfig.getCurrentCluster()?.server;
   if (!server) throw new Error('the kubeconfig has no current cluster');
