@@ -39,7 +39,10 @@ if (!['before', 'after', 'skip'].includes(BARE)) throw new Error(`SMSX_BENCH_BAR
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function bareRun(cluster: BenchCluster): Promise<BareClientResult & { cpu: string }> {
+/** The bare client's figures, with the CPU each process used during its run. */
+type BareRun = BareClientResult & { cpu: string };
+
+async function bareRun(cluster: BenchCluster): Promise<BareRun> {
   console.log(`Bare client: ${COUNT} experiments in ${BARE_NAMESPACE}`);
   await cluster.kubectl(['create', 'namespace', BARE_NAMESPACE]);
   const cpuBefore = await cpuByCommand();
@@ -58,7 +61,7 @@ try {
     `Operator in memory cgroup ${cgroup.path} (limit ${container.memoryLimit} from config/manager/manager.yaml), ` +
       `env ${JSON.stringify(container.env)}`,
   );
-  let bare: (BareClientResult & { cpu: string }) | undefined;
+  let bare: BareRun | undefined;
   if (BARE === 'before') {
     bare = await bareRun(cluster);
     // The operator starts on a control plane without the bare client's objects and pods.

@@ -31,7 +31,9 @@ export function transitionEvents(
   for (const { type, from, to } of transitions) {
     if (to.reason === failureReason) continue;
     const bad = isBadNews(type, from, to.status, to.reason);
-    if (!bad && (from === undefined ? !(type === ConditionType.Ready && to.status === 'True') : type === ConditionType.Progressing && readyMoved)) continue;
+    // A new experiment's first news is Ready becoming True; later, anything but Progressing moving with Ready.
+    const news = from === undefined ? type === ConditionType.Ready && to.status === 'True' : !(type === ConditionType.Progressing && readyMoved);
+    if (!bad && !news) continue;
     const details = { reason: to.reason, message: `${type} is ${to.status}: ${to.message}`, fields: { condition: type, from: from ?? 'none', to: to.status } };
     events.push({ type: bad ? 'Warning' : 'Normal', details });
   }

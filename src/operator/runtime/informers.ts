@@ -88,8 +88,9 @@ export interface ResourceInformerOptions<T> {
    */
   indexLabel?: string;
   /**
-   * True for an added or updated object that is exactly the operator's own last write
-   * (runtime/own-writes.ts): it is cached, and enqueues nothing.
+   * True for an object that is exactly the operator's own last write (runtime/own-writes.ts). Asked
+   * of every event, so a delete clears the record too; an add or update it is true for is cached
+   * and enqueues nothing.
    */
   isOwnWrite?: (metadata: LiveMetadata) => boolean;
   /** Must only enqueue: informer callbacks are synchronous and run on the watch stream. */
@@ -328,7 +329,8 @@ export class ResourceInformer<T> {
       }
       this.#index(cacheKey, metadata.data);
     }
-    if (event !== 'delete' && this.#options.isOwnWrite?.(metadata.data) === true) return;
+    const ownWrite = this.#options.isOwnWrite?.(metadata.data) === true;
+    if (ownWrite && event !== 'delete') return;
     const keys = this.#options.keysOf({ metadata: metadata.data });
     if (typeof keys === 'string') this.#options.enqueue(keys);
     else for (const key of keys ?? []) this.#options.enqueue(key);

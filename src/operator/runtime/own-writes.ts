@@ -20,7 +20,8 @@ export class OwnWrites {
    * True when an added or updated object is exactly our last write (consumed: a later event of the
    * same version, e.g. after a relist, enqueues). An event of another version drops the record:
    * if it is newer, our write's echo has come and gone; if older, the echo still to come enqueues a
-   * pass. Either way the worst case is a pass too many, never a change left unseen.
+   * pass. Either way the worst case is a pass too many, never a change left unseen. The informers
+   * ask it of deletes too (and enqueue them regardless), so no record outlives its object.
    */
   isEcho(kind: string, metadata: { namespace: string; name: string; resourceVersion?: string | undefined }): boolean {
     const key = OwnWrites.#key(kind, metadata.namespace, metadata.name);

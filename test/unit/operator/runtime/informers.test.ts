@@ -223,12 +223,16 @@ describe('informers', () => {
       assert.throws(() => plain.listByLabel('ns', 'a'), /has no label index/);
     });
 
-    it('caches the operator\'s own writes without enqueueing them; deletes always enqueue', async () => {
-      const own = new Set(['a-v1@2']);
+    it('caches the operator\'s own writes without enqueueing them; a delete clears its record and always enqueues', async () => {
+      const own = new Set(['a-v1@2', 'a-v1@4']);
+      const asked: string[] = [];
       const { informer, enqueued, listWatch } = setup({
         schema: liveObjectSchema,
         keysOf: keysOfOwner,
-        isOwnWrite: (metadata) => own.has(`${metadata.name}@${metadata.resourceVersion ?? ''}`),
+        isOwnWrite: (metadata) => {
+          asked.push(metadata.resourceVersion ?? '');
+          return own.has(`${metadata.name}@${metadata.resourceVersion ?? ''}`);
+        },
       });
       informer.start();
       await flushPromises();
@@ -236,9 +240,9 @@ describe('informers', () => {
       listWatch().emit('update', ownedDeployment('a-v1', 'exp-a', '2'));
       assert.equal(informer.get('ns', 'a-v1')?.metadata.resourceVersion, '2', 'cached all the same');
       listWatch().emit('update', ownedDeployment('a-v1', 'exp-a', '3'));
-      own.add('a-v1@4');
       listWatch().emit('delete', ownedDeployment('a-v1', 'exp-a', '4'));
       assert.deepEqual(enqueued, ['ns/exp-a', 'ns/exp-a', 'ns/exp-a'], 'the add, version 3 and the delete');
+      assert.deepEqual(asked, ['1', '2', '3', '4'], 'asked of every event, the delete too, so no record outlives its object');
     });
 
     it('caches the received object itself with cacheReceivedObjects, and a parsed copy without', async () => {
